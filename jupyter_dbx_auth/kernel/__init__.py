@@ -1,0 +1,1 @@
+"""Kernel side: IPython magics, ipywidgets, the broker client and Databricks client adapters."""
