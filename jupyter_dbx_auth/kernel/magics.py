@@ -9,7 +9,7 @@ from IPython.core.magic import Magics, magics_class
 
 @magics_class
 class DatabricksMagics(Magics):
-    """`%dbx_connect`, `%dbx_status`, `%dbx_logout`, `%dbx_login` (filled in by the kernel issue)."""
+    """`%dbx_connect`, `%dbx_status`, `%dbx_logout`, `%dbx_login` (see the kernel issue)."""
 
 
 def register(ipython: Any) -> None:
