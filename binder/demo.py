@@ -1,0 +1,123 @@
+"""`make demo`: start the Databricks emulator and JupyterLab wired to it. Ctrl-C stops both.
+
+Everything the demo writes lives in `.demo/` (git-ignored): a `.databrickscfg` with one profile per
+way to connect, and a Jupyter config. The emulator stands in for Databricks, so no real workspace,
+account or secret is involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_DIR = REPO / ".demo"
+
+
+def write_databrickscfg(path: Path, emulator_url: str, config: dict) -> None:
+    """Profiles named after what they demonstrate; `%dbx_connect emulator` uses the first."""
+    lines = [
+        "# Written by `make demo` for the local Databricks emulator. Not a real workspace.",
+        "[emulator]",
+        f"host = {emulator_url}",
+        "auth_type = databricks-cli",
+        "",
+    ]
+    with_secret = [sp for sp in config.get("service_principals", []) if sp.get("secret")]
+    if with_secret:
+        sp = with_secret[0]
+        lines += [
+            "[emulator-sp]",
+            f"host = {emulator_url}",
+            f"client_id = {sp['client_id']}",
+            f"client_secret = {sp['secret']}",
+            "",
+        ]
+    path.write_text("\n".join(lines))
+    path.chmod(0o600)
+
+
+def write_jupyter_config(path: Path, args: argparse.Namespace) -> None:
+    path.write_text(
+        "\n".join(
+            [
+                "# Written by `make demo`.",
+                "c = get_config()  # noqa: F821",
+                f"c.ServerApp.ip = {args.ip!r}",
+                f"c.ServerApp.port = {args.lab_port}",
+                "c.ServerApp.port_retries = 0",
+                "c.ServerApp.open_browser = False",
+                "c.ServerApp.allow_root = True",
+                f"c.ServerApp.root_dir = {str(REPO)!r}",
+                "",
+            ]
+        )
+    )
+
+
+def banner(lab_url: str, emulator_url: str, config: dict) -> str:
+    users = config.get("users", [])
+    lines = [
+        "",
+        "jupyter-dbx-auth demo",
+        f"  JupyterLab          {lab_url}",
+        f"  Databricks emulator {emulator_url}",
+    ]
+    if users:
+        lines.append(
+            f"  Sign in to Databricks as {users[0]['username']} "
+            f"(password: {users[0]['password']}; a demo identity of the emulator)"
+        )
+    lines += ["  Ctrl-C stops both.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ip", default="127.0.0.1")
+    parser.add_argument("--lab-port", type=int, default=8888)
+    parser.add_argument("--emulator-port", type=int, default=8765)
+    args = parser.parse_args(argv)
+
+    from jupyter_dbx_auth.emulator.harness import EmulatorProcess
+
+    DEMO_DIR.mkdir(mode=0o700, exist_ok=True)
+    emulator = EmulatorProcess(host=args.ip, port=args.emulator_port).start()
+    lab: subprocess.Popen[bytes] | None = None
+    try:
+        cfg_path = DEMO_DIR / "databrickscfg"
+        write_databrickscfg(cfg_path, emulator.url, emulator.config)
+        server_config = DEMO_DIR / "jupyter_server_config.py"
+        write_jupyter_config(server_config, args)
+
+        token = secrets.token_urlsafe(24)
+        env = dict(os.environ, DATABRICKS_CONFIG_FILE=str(cfg_path), JUPYTER_TOKEN=token)
+        env.pop("DATABRICKS_CONFIG_PROFILE", None)
+        lab = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", f"--config={server_config}"],
+            env=env,
+        )
+        time.sleep(0.5)
+        lab_url = f"http://{args.ip}:{args.lab_port}/lab?token={token}"
+        print(banner(lab_url, emulator.url, emulator.config), flush=True)
+        return lab.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if lab is not None and lab.poll() is None:
+            lab.send_signal(signal.SIGINT)
+            try:
+                lab.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                lab.kill()
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
