@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         token = secrets.token_urlsafe(24)
         env = dict(os.environ, DATABRICKS_CONFIG_FILE=str(cfg_path), JUPYTER_TOKEN=token)
         env.pop("DATABRICKS_CONFIG_PROFILE", None)
-        lab = subprocess.Popen(
+        lab = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "jupyterlab", f"--config={server_config}"],
             env=env,
         )
