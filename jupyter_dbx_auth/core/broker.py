@@ -1,0 +1,391 @@
+"""The token broker: one access token per connection, obtained and refreshed on demand.
+
+Hot path: `get_token` returns the cached token with no await, lock or I/O while it is fresh
+(`cached_token` is the same check, sync). A token is stale `refresh_margin` seconds before it
+expires, and never later than half-way through its life.
+
+Slow path, single-flight twice over:
+- in this process, one asyncio task per connection; every caller awaits it;
+- across processes (two Jupyter servers of one user), U2M refreshes run inside the store's
+  `lock("u2m", name)`. Inside it the record is re-read first: a still-fresh access token stored by
+  another process is used as is, and a refresh always spends the refresh token *in the store*
+  (another process may have rotated it). The rotated refresh token is written to the store before
+  the lock is released and before the old one is dropped from memory.
+
+Store record conventions (the values are secrets: never log a record):
+- namespace "u2m", key = connection name:
+  {"refresh_token", "access_token", "expires_at", "scope", "host", "issued_at", "token_type"}
+  (`issued_at` lets another process apply the half-life cap on the refresh margin).
+- namespace "sp", key = f"{connection name}/{client_id}":
+  {"client_id", "client_secret", "expires_at": epoch seconds | None, "label"}
+  (`expires_at` is the OAuth secret's own expiry, from the account console, for warnings).
+
+Statuses (`core.status.State`) change only here; `subscribe(callback)` hears every change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from . import service_principals as sp
+from .connections import AuthMethod, Connection
+from .errors import CredentialsMissing, DbxAuthError, LoginRequired, OAuthError
+from .locking import held_lock
+from .oauth.authorize import PendingLogin
+from .oauth.engine import OAuthEngine
+from .oauth.tokens import TokenSet
+from .secret import Secret
+from .status import State, Status, StatusCallback
+from .store.base import SecretStore
+
+log = logging.getLogger(__name__)
+
+U2M = "u2m"
+
+
+class _Entry:
+    __slots__ = ("host", "refresh_at", "tokens")
+
+    def __init__(self, tokens: TokenSet, host: str, margin: float) -> None:
+        self.tokens = tokens
+        self.host = host
+        self.refresh_at = tokens.refresh_at(margin)
+
+
+class TokenBroker:
+    def __init__(
+        self,
+        store: SecretStore,
+        engine: OAuthEngine,
+        *,
+        refresh_margin: float = 300.0,
+        secret_expiry_warning_days: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self.refresh_margin = refresh_margin
+        self.secret_expiry_warning_days = secret_expiry_warning_days
+        self._clock = clock
+        self._cache: dict[str, _Entry] = {}
+        self._inflight: dict[str, asyncio.Future[TokenSet]] = {}
+        self._pending: dict[str, PendingLogin] = {}  # by state: single-use
+        self._status: dict[str, Status] = {}
+        self._subscribers: list[StatusCallback] = []
+        # A rotated refresh token the store refused to take: kept so the next refresh can still
+        # spend it and try to save again, instead of spending the consumed one in the store.
+        self._unsaved: dict[str, TokenSet] = {}
+
+    def __repr__(self) -> str:
+        return f"<TokenBroker store={self._store!r} connections={sorted(self._cache)}>"
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    def cached_token(self, connection: Connection) -> TokenSet | None:
+        """The cached token if still fresh, else None. Sync and lock-free."""
+        entry = self._cache.get(connection.name)
+        if entry is not None and entry.host == connection.host and self._clock() < entry.refresh_at:
+            return entry.tokens
+        return None
+
+    async def get_token(self, connection: Connection, *, force_refresh: bool = False) -> TokenSet:
+        """A usable access token for `connection`.
+
+        `force_refresh=True` (after a 401 with the current token) skips the freshness check and,
+        for U2M, always rotates using the refresh token currently in the store.
+        Raises `LoginRequired`, `ClientSecretRejected`, `CredentialsMissing`,
+        `TransientOAuthError` or another `DbxAuthError`; the status says the same.
+        """
+        if not force_refresh:
+            entry = self._cache.get(connection.name)
+            if (
+                entry is not None
+                and entry.host == connection.host
+                and self._clock() < entry.refresh_at
+            ):
+                return entry.tokens
+        return await self._single_flight(connection, force_refresh)
+
+    async def _single_flight(self, connection: Connection, force: bool) -> TokenSet:
+        name = connection.name
+        task = self._inflight.get(name)
+        if task is None:
+            task = asyncio.ensure_future(self._obtain(connection, force))
+            self._inflight[name] = task
+
+            def done(t: asyncio.Future[TokenSet]) -> None:
+                if self._inflight.get(name) is t:
+                    del self._inflight[name]
+                if not t.cancelled():
+                    t.exception()  # mark retrieved even if every waiter was cancelled
+
+            task.add_done_callback(done)
+        # Shielded: one caller giving up must not cancel the refresh the others wait for.
+        return await asyncio.shield(task)
+
+    async def _obtain(self, connection: Connection, force: bool) -> TokenSet:
+        name = connection.name
+        previous = self._cache.get(name)
+        self._set_status(name, Status(State.REFRESHING, warnings=self._warnings(connection)))
+        try:
+            tokens = await self._fetch(connection, force)
+        except LoginRequired as exc:
+            self._cache.pop(name, None)
+            self._set_status(name, Status(State.LOGIN_REQUIRED, exc.message, exc.hint))
+            raise
+        except DbxAuthError as exc:
+            warnings = self._warnings(connection)
+            if previous is not None and previous.host == connection.host and not force:
+                expires = previous.tokens.expires_at
+                if expires is not None and self._clock() < expires - 10:
+                    # A transient failure within the margin: the current token still works.
+                    log.warning(
+                        "Refresh of %s failed (%s); using the current token until it expires",
+                        name,
+                        type(exc).__name__,
+                    )
+                    self._set_status(name, Status(State.ERROR, exc.message, exc.hint, warnings))
+                    return previous.tokens
+            self._set_status(name, Status(State.ERROR, exc.message, exc.hint, warnings))
+            raise
+        self._cache[name] = _Entry(tokens, connection.host, self.refresh_margin)
+        self._set_status(name, Status(State.OK, warnings=self._warnings(connection)))
+        return tokens
+
+    async def _fetch(self, connection: Connection, force: bool) -> TokenSet:
+        method = connection.method
+        if method is AuthMethod.USER:
+            return await self._refresh_user(connection, force)
+        if method is AuthMethod.SERVICE_PRINCIPAL:
+            client_id, secret = await asyncio.to_thread(sp.credentials, self._store, connection)
+            return await self._engine.client_credentials(connection, client_id, secret)
+        if method is AuthMethod.WORKLOAD_IDENTITY:
+            return await self._engine.token_exchange(connection)
+        if method is AuthMethod.PAT:
+            if not connection.token:
+                raise CredentialsMissing(
+                    f"Connection {connection.name} has no personal access token.",
+                    hint="Set DATABRICKS_TOKEN or the profile's token, or use OAuth instead.",
+                )
+            return TokenSet(access_token=connection.token, issued_at=self._clock())
+        raise DbxAuthError(f"Unsupported auth method {method!r}.")
+
+    async def _refresh_user(self, connection: Connection, force: bool) -> TokenSet:
+        name = connection.name
+        async with held_lock(self._store, U2M, name):
+            record = await asyncio.to_thread(self._store.get, U2M, name)
+            if record is not None and record.get("host") != connection.host:
+                record = None  # signed in to another host under this name: not ours to use
+            stored = TokenSet.from_record(record) if record else None
+            unsaved = self._unsaved.get(name)
+            if unsaved is not None and (
+                stored is None
+                or stored.issued_at is None
+                or (unsaved.issued_at or 0) > stored.issued_at
+            ):
+                stored = unsaved
+            if stored is None or stored.refresh_token is None:
+                raise LoginRequired(f"Connection {name} is not signed in.")
+            if not force and self._clock() < stored.refresh_at(self.refresh_margin):
+                return stored  # another process refreshed while we waited for the lock
+            try:
+                tokens = await self._engine.refresh(connection, stored.refresh_token)
+            except LoginRequired:
+                # Under the lock the store's refresh token is authoritative, and it is dead.
+                self._unsaved.pop(name, None)
+                await asyncio.to_thread(self._store.delete, U2M, name)
+                raise
+            await self._save_user(connection, tokens)
+            return tokens
+
+    async def _save_user(self, connection: Connection, tokens: TokenSet) -> None:
+        try:
+            await asyncio.to_thread(
+                self._store.put, U2M, connection.name, tokens.to_record(host=connection.host)
+            )
+        except Exception as exc:
+            # Losing a rotated refresh token means a forced sign-in: keep it in memory and say so.
+            log.error(
+                "Could not save the rotated sign-in of %s (%s); kept in memory only",
+                connection.name,
+                type(exc).__name__,
+            )
+            self._unsaved[connection.name] = tokens
+        else:
+            self._unsaved.pop(connection.name, None)
+
+    # -- U2M login -------------------------------------------------------------------------
+
+    async def begin_login(
+        self, connection: Connection, redirect_uri: str
+    ) -> tuple[str, PendingLogin]:
+        """The authorize URL to open, and the pending login to keep bound to the Jupyter user."""
+        if connection.method is not AuthMethod.USER:
+            raise DbxAuthError(f"Connection {connection.name} does not sign in users (U2M).")
+        url, pending = await self._engine.begin_login(connection, redirect_uri)
+        now = self._clock()
+        for state, old in list(self._pending.items()):
+            if old.expired(now):
+                del self._pending[state]
+        self._pending[pending.state] = pending
+        self._set_status(connection.name, Status(State.LOGIN_PENDING))
+        return url, pending
+
+    def find_pending(self, state: str) -> PendingLogin | None:
+        """The pending login a callback's `state` belongs to (for the callback handler)."""
+        return self._pending.get(state)
+
+    async def complete_login(
+        self, connection: Connection, pending: PendingLogin, code: str, state: str
+    ) -> TokenSet:
+        """Check state (single-use, unexpired, this connection), exchange the code with the PKCE
+        verifier, store the refresh token. Raises `OAuthError` on any mismatch."""
+        name = connection.name
+        known = self._pending.get(pending.state)
+        if (
+            known is None
+            or known is not pending
+            or pending.connection != name
+            or not pending.state_matches(state)
+        ):
+            self._set_status(
+                name,
+                Status(
+                    State.ERROR,
+                    "The sign-in response did not match a login started here.",
+                    "Start the sign-in again.",
+                ),
+            )
+            raise OAuthError(
+                "The sign-in response did not match a login started here "
+                "(unknown, reused or mismatched state).",
+                hint="Start the sign-in again.",
+            )
+        del self._pending[pending.state]  # single-use, whatever happens next
+        if pending.expired(self._clock()):
+            self._set_status(name, Status(State.ERROR, "The sign-in took too long."))
+            raise OAuthError(
+                "The sign-in took too long and expired.", hint="Start the sign-in again."
+            )
+        try:
+            tokens = await self._engine.exchange_code(connection, pending, code)
+            async with held_lock(self._store, U2M, name):
+                await asyncio.to_thread(
+                    self._store.put, U2M, name, tokens.to_record(host=connection.host)
+                )
+        except DbxAuthError as exc:
+            self._set_status(name, Status(State.ERROR, exc.message, exc.hint))
+            raise
+        self._cache[name] = _Entry(tokens, connection.host, self.refresh_margin)
+        self._set_status(name, Status(State.OK))
+        return tokens
+
+    async def logout(self, connection: Connection) -> None:
+        """Forget every token of `connection` here and in the store; revoke the refresh token at
+        the IdP when it advertises a revocation endpoint (best effort, after forgetting)."""
+        name = connection.name
+        self._cache.pop(name, None)
+        self._unsaved.pop(name, None)
+        for state, pending in list(self._pending.items()):
+            if pending.connection == name:
+                del self._pending[state]
+        refresh: Secret | None = None
+        if connection.method is AuthMethod.USER:
+            async with held_lock(self._store, U2M, name):
+                record = await asyncio.to_thread(self._store.get, U2M, name)
+                await asyncio.to_thread(self._store.delete, U2M, name)
+            if record and record.get("refresh_token") and record.get("host") == connection.host:
+                refresh = Secret(record["refresh_token"])
+        self._set_status(name, Status(State.LOGGED_OUT, warnings=self._warnings(connection)))
+        if refresh is not None:
+            try:
+                await self._engine.revoke(connection, refresh)
+            except DbxAuthError as exc:
+                log.warning("Revoking the sign-in of %s failed: %s", name, exc.message)
+
+    # -- service principals ----------------------------------------------------------------
+
+    async def add_service_principal(
+        self,
+        connection: Connection,
+        client_id: str,
+        client_secret: Secret,
+        *,
+        expires_at: float | None = None,
+        label: str = "",
+        verify: bool = True,
+    ) -> None:
+        """Store a service principal's secret; with `verify`, only after one client-credentials
+        call succeeded with it (a rejected secret raises `ClientSecretRejected`, nothing stored)."""
+        if verify:
+            await self._engine.client_credentials(connection, client_id, client_secret)
+        rec = sp.record(client_id, client_secret, expires_at, label)
+        await asyncio.to_thread(self._store.put, sp.NAMESPACE, sp.key(connection, client_id), rec)
+        self._cache.pop(connection.name, None)
+        self._set_status(connection.name, Status(State.OK, warnings=self._warnings(connection)))
+
+    async def remove_service_principal(self, connection: Connection, client_id: str) -> bool:
+        removed = await asyncio.to_thread(
+            self._store.delete, sp.NAMESPACE, sp.key(connection, client_id)
+        )
+        if connection.client_id == client_id:
+            self._cache.pop(connection.name, None)
+            self._set_status(connection.name, self._initial_status(connection))
+        return removed
+
+    def _warnings(self, connection: Connection) -> tuple[str, ...]:
+        return sp.warnings(
+            self._store, connection, now=self._clock(), warn_days=self.secret_expiry_warning_days
+        )
+
+    def warnings(self, connection: Connection) -> list[str]:
+        """Service principal secret warnings (missing, expiring within the warning window)."""
+        return list(self._warnings(connection))
+
+    # -- status ----------------------------------------------------------------------------
+
+    def status(self, connection: Connection) -> Status:
+        known = self._status.get(connection.name)
+        return known if known is not None else self._initial_status(connection)
+
+    def _initial_status(self, connection: Connection) -> Status:
+        if connection.method is AuthMethod.USER:
+            record = self._store.get(U2M, connection.name)
+            held = bool(
+                record and record.get("refresh_token") and record.get("host") == connection.host
+            )
+            return Status(State.OK if held else State.LOGGED_OUT)
+        warnings = self._warnings(connection)
+        if connection.method is AuthMethod.SERVICE_PRINCIPAL and any(
+            w.startswith(sp.MISSING_PREFIX) for w in warnings
+        ):
+            return Status(State.LOGGED_OUT, warnings=warnings)
+        return Status(State.OK, warnings=warnings)
+
+    def subscribe(self, callback: StatusCallback) -> Callable[[], None]:
+        """Call `callback(name, status)` on every status change; returns an unsubscribe."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def _set_status(self, name: str, status: Status) -> None:
+        if self._status.get(name) == status:
+            return
+        self._status[name] = status
+        for callback in list(self._subscribers):
+            try:
+                callback(name, status)
+            except Exception:
+                log.exception("A status subscriber failed for %s", name)
+
+    def forget(self, connection: Connection) -> None:
+        """Drop the in-memory token only (e.g. the connection's definition changed)."""
+        self._cache.pop(connection.name, None)
