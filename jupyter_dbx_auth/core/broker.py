@@ -34,7 +34,7 @@ from collections.abc import Callable
 from . import service_principals as sp
 from .connections import AuthMethod, Connection
 from .errors import CredentialsMissing, DbxAuthError, LoginRequired, OAuthError
-from .locking import held_lock
+from .locking import LockHolder, held_lock
 from .oauth.authorize import PendingLogin
 from .oauth.engine import OAuthEngine
 from .oauth.tokens import TokenSet
@@ -176,8 +176,8 @@ class TokenBroker:
 
     async def _refresh_user(self, connection: Connection, force: bool) -> TokenSet:
         name = connection.name
-        async with held_lock(self._store, U2M, name):
-            record = await asyncio.to_thread(self._store.get, U2M, name)
+        async with held_lock(self._store, U2M, name) as held:
+            record = await held.run(self._store.get, U2M, name)
             if record is not None and record.get("host") != connection.host:
                 record = None  # signed in to another host under this name: not ours to use
             stored = TokenSet.from_record(record) if record else None
@@ -197,14 +197,14 @@ class TokenBroker:
             except LoginRequired:
                 # Under the lock the store's refresh token is authoritative, and it is dead.
                 self._unsaved.pop(name, None)
-                await asyncio.to_thread(self._store.delete, U2M, name)
+                await held.run(self._store.delete, U2M, name)
                 raise
-            await self._save_user(connection, tokens)
+            await self._save_user(held, connection, tokens)
             return tokens
 
-    async def _save_user(self, connection: Connection, tokens: TokenSet) -> None:
+    async def _save_user(self, held: LockHolder, connection: Connection, tokens: TokenSet) -> None:
         try:
-            await asyncio.to_thread(
+            await held.run(
                 self._store.put, U2M, connection.name, tokens.to_record(host=connection.host)
             )
         except Exception as exc:
@@ -273,10 +273,8 @@ class TokenBroker:
             )
         try:
             tokens = await self._engine.exchange_code(connection, pending, code)
-            async with held_lock(self._store, U2M, name):
-                await asyncio.to_thread(
-                    self._store.put, U2M, name, tokens.to_record(host=connection.host)
-                )
+            async with held_lock(self._store, U2M, name) as held:
+                await self._save_user(held, connection, tokens)
         except DbxAuthError as exc:
             self._set_status(name, Status(State.ERROR, exc.message, exc.hint))
             raise
@@ -295,9 +293,9 @@ class TokenBroker:
                 del self._pending[state]
         refresh: Secret | None = None
         if connection.method is AuthMethod.USER:
-            async with held_lock(self._store, U2M, name):
-                record = await asyncio.to_thread(self._store.get, U2M, name)
-                await asyncio.to_thread(self._store.delete, U2M, name)
+            async with held_lock(self._store, U2M, name) as held:
+                record = await held.run(self._store.get, U2M, name)
+                await held.run(self._store.delete, U2M, name)
             if record and record.get("refresh_token") and record.get("host") == connection.host:
                 refresh = Secret(record["refresh_token"])
         self._set_status(name, Status(State.LOGGED_OUT, warnings=self._warnings(connection)))
