@@ -18,6 +18,7 @@ from typing import Literal
 
 import keyring
 import keyring.backend
+import keyring.backends.chainer
 
 from ..errors import StoreError
 from ._keys import ENV_VAR, KeySpec
@@ -47,7 +48,7 @@ def keyring_problem(backend: keyring.backend.KeyringBackend) -> str | None:
         return f"no OS keyring is available ({name})"
     if cls.__module__.startswith("keyrings.alt") or "plaintext" in name.lower():
         return f"the only keyring is {name}, which does not protect secrets well enough"
-    if cls.__module__ == "keyring.backends.chainer":
+    if isinstance(backend, keyring.backends.chainer.ChainerBackend):
         chained = list(getattr(backend, "backends", []))
         real = [b for b in chained if keyring_problem(b) is None]
         if not real:
