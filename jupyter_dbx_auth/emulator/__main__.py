@@ -1,0 +1,93 @@
+"""`jupyter-dbx-emulator` / `python -m jupyter_dbx_auth.emulator`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+import tornado.httpserver
+import tornado.netutil
+
+from .admin import ADMIN_KEY_ENV
+from .app import make_app, normalize_base_path
+from .seed import load_seed, public_config
+from .state import EmulatorState
+
+READY_PREFIX = "JUPYTER_DBX_EMULATOR_READY "
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="jupyter-dbx-emulator",
+        description="A Databricks workspace + account console emulator (OIDC, SCIM, REST).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8900, help="port; 0 picks a free one")
+    parser.add_argument("--state", metavar="FILE", help="seed JSON replacing the default seed")
+    parser.add_argument(
+        "--token-ttl", type=int, default=3600, metavar="SECONDS", help="access token lifetime"
+    )
+    parser.add_argument("--base-path", default="", help="URL prefix when served behind a proxy")
+    parser.add_argument(
+        "--print-config", action="store_true", help="print the seeded identities as JSON and exit"
+    )
+    args = parser.parse_args(argv)
+    if args.token_ttl <= 0:
+        parser.error("--token-ttl must be positive")
+    return args
+
+
+async def serve(args: argparse.Namespace) -> None:
+    # The emulator speaks plain HTTP on loopback (or behind a TLS-terminating proxy); Authlib
+    # refuses http:// URIs unless told this is deliberate.
+    os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
+    state = EmulatorState(load_seed(args.state), token_ttl=args.token_ttl)
+    base = normalize_base_path(args.base_path)
+    app = make_app(state, base_path=base, admin_key=os.environ.get(ADMIN_KEY_ENV) or None)
+    sockets = tornado.netutil.bind_sockets(args.port, args.host)
+    server = tornado.httpserver.HTTPServer(app, xheaders=True)
+    server.add_sockets(sockets)
+    port = sockets[0].getsockname()[1]
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host  # noqa: S104
+    if ":" in shown_host:
+        shown_host = f"[{shown_host}]"
+    ready = {
+        "url": f"http://{shown_host}:{port}{base}",
+        "port": port,
+        "account_id": state.account_id,
+        "workspace_id": state.workspace_id,
+    }
+    print(READY_PREFIX + json.dumps(ready), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.print_config:
+        try:
+            seed = load_seed(args.state)
+        except (OSError, ValueError) as exc:
+            print(f"jupyter-dbx-emulator: cannot read seed: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps(public_config(seed), indent=2))
+        return 0
+    try:
+        asyncio.run(serve(args))
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"jupyter-dbx-emulator: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The tornado application: one route table for the workspace, its account console and the admin
+surface, all under an optional base path (for serving behind a proxy such as Binder's)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tornado.web
+
+from .admin import ADMIN_PATH, AdminHandler
+from .handlers import account, discovery, oauth, workspace
+from .handlers.base import EmulatorHandler
+from .jwt_keys import SigningKeys
+from .state import EmulatorState
+
+ACCT = r"/oidc/accounts/(?P<account_id>[^/]+)"
+ACCT_API = r"/api/2\.0/accounts/(?P<account_id>[^/]+)"
+
+
+def routes() -> list[tuple[str, type[tornado.web.RequestHandler]]]:
+    return [
+        (r"/\.well-known/databricks-config", discovery.HostMetadataHandler),
+        (
+            r"/oidc/\.well-known/(?:oauth-authorization-server|openid-configuration)",
+            discovery.OidcMetadataHandler,
+        ),
+        (
+            ACCT + r"/\.well-known/(?:oauth-authorization-server|openid-configuration)",
+            discovery.OidcMetadataHandler,
+        ),
+        (r"/oidc/v1/keys", discovery.JwksHandler),
+        (ACCT + r"/v1/keys", discovery.JwksHandler),
+        (r"/oidc/v1/authorize", oauth.AuthorizeHandler),
+        (ACCT + r"/v1/authorize", oauth.AuthorizeHandler),
+        (r"/oidc/v1/token", oauth.TokenHandler),
+        (ACCT + r"/v1/token", oauth.TokenHandler),
+        (r"/api/2\.0/preview/scim/v2/Me", workspace.ScimMeHandler),
+        (r"/api/2\.0/preview/scim/v2/ServicePrincipals", workspace.ScimServicePrincipalsHandler),
+        (
+            r"/api/2\.0/preview/scim/v2/ServicePrincipals/(?P<sp_id>[^/]+)",
+            workspace.ScimServicePrincipalHandler,
+        ),
+        (r"/api/2\.0/clusters/list", workspace.ClustersListHandler),
+        (r"/api/2\.0/sql/warehouses/?", workspace.WarehousesHandler),
+        (
+            ACCT_API + r"/servicePrincipals/(?P<sp_id>[^/]+)/credentials/secrets",
+            account.SecretsHandler,
+        ),
+        (
+            ACCT_API
+            + r"/servicePrincipals/(?P<sp_id>[^/]+)/credentials/secrets/(?P<secret_id>[^/]+)",
+            account.SecretHandler,
+        ),
+        (ACCT_API + r"/oauth2/custom-app-integrations", account.CustomAppsHandler),
+        (
+            ACCT_API + r"/oauth2/custom-app-integrations/(?P<integration_id>[^/]+)",
+            account.CustomAppHandler,
+        ),
+        (ACCT_API + r"/scim/v2/Me", account.AccountMeHandler),
+    ]
+
+
+class NotFoundHandler(EmulatorHandler):
+    def prepare(self) -> None:  # type: ignore[override]
+        raise tornado.web.HTTPError(404)
+
+
+def make_app(
+    state: EmulatorState,
+    *,
+    base_path: str = "",
+    admin_key: str | None = None,
+    keys: SigningKeys | None = None,
+) -> tornado.web.Application:
+    base = normalize_base_path(base_path)
+    table: list[Any] = [(base + pattern, handler) for pattern, handler in routes()]
+    if admin_key:
+        table.append((base + ADMIN_PATH, AdminHandler))
+    return tornado.web.Application(
+        table,
+        default_handler_class=NotFoundHandler,
+        emulator_state=state,
+        emulator_keys=keys or SigningKeys(),
+        emulator_base_path=base,
+        emulator_admin_key=admin_key,
+        xsrf_cookies=False,  # an API server: clients authenticate with tokens, not cookies
+        compress_response=False,
+    )
+
+
+def normalize_base_path(base_path: str) -> str:
+    """ "/x/y/" and "x/y" both become "/x/y"; "" and "/" become ""."""
+    stripped = base_path.strip("/")
+    return f"/{stripped}" if stripped else ""

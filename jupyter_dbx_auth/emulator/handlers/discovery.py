@@ -1,0 +1,71 @@
+"""Discovery: the host metadata databricks-sdk reads first, the two OIDC documents and the JWKS.
+
+One port serves a workspace and its account console, so `/.well-known/databricks-config` answers
+the way a unified host does: `oidc_endpoint` carries the `{account_id}` placeholder that the sdk
+fills in (databricks-sdk `Config._resolve_host_metadata`). Both WorkspaceClient and AccountClient
+then use the account issuer; the workspace issuer at `/oidc` stays available to clients that ask
+for it explicitly (as the Databricks CLI does for workspace hosts).
+"""
+
+from __future__ import annotations
+
+from .base import EmulatorHandler
+
+GRANT_TYPES = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+]
+
+
+class HostMetadataHandler(EmulatorHandler):
+    def get(self) -> None:
+        self.write_json(
+            200,
+            {
+                "oidc_endpoint": f"{self.origin()}/oidc/accounts/{{account_id}}",
+                "account_id": self.state.account_id,
+                "workspace_id": self.state.workspace_id,
+                "cloud": self.state.cloud,
+            },
+        )
+
+
+class OidcMetadataHandler(EmulatorHandler):
+    def get(self, account_id: str | None = None) -> None:
+        if account_id is not None and account_id != self.state.account_id:
+            self.write_json(404, {"error_code": "NOT_FOUND", "message": "No such account."})
+            return
+        issuer = self.account_issuer() if account_id else self.workspace_issuer()
+        self.write_json(
+            200,
+            {
+                "issuer": issuer,
+                "authorization_endpoint": f"{issuer}/v1/authorize",
+                "token_endpoint": f"{issuer}/v1/token",
+                "jwks_uri": f"{issuer}/v1/keys",
+                "response_types_supported": ["code"],
+                "response_modes_supported": ["query"],
+                "grant_types_supported": GRANT_TYPES,
+                "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_basic",
+                    "client_secret_post",
+                    "none",
+                ],
+                "scopes_supported": ["all-apis", "offline_access", "sql", "openid", "email"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+            },
+        )
+
+
+class JwksHandler(EmulatorHandler):
+    apply_faults = False  # verifiers cache keys; an outage of the keys endpoint is not modelled
+
+    def get(self, account_id: str | None = None) -> None:
+        if account_id is not None and account_id != self.state.account_id:
+            self.write_json(404, {"error_code": "NOT_FOUND", "message": "No such account."})
+            return
+        self.write_json(200, self.keys.jwks())
