@@ -9,12 +9,13 @@ The order follows databricks-sdk (`Config._resolve_host_metadata` + `get_endpoin
 3. account-level connections always use `{host}/oidc/accounts/{account_id}`;
 4. `GET {oidc_root}/.well-known/oauth-authorization-server`.
 
-Results are cached per (host, account, discovery_url) for a TTL; failures are not cached, so a
-workspace that comes back is found on the next call.
+Results are cached per (host, account, discovery_url) for a TTL, and concurrent lookups of one key
+share one request; failures are not cached, so a workspace that comes back is found next time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 import urllib.parse
@@ -77,6 +78,7 @@ class OidcDiscovery:
         self._ttl = ttl
         self._clock = clock
         self._cache: dict[_CacheKey, tuple[float, OidcEndpoints]] = {}
+        self._inflight: dict[_CacheKey, asyncio.Task[OidcEndpoints]] = {}
 
     def clear(self) -> None:
         self._cache.clear()
@@ -109,13 +111,31 @@ class OidcDiscovery:
         now = self._clock()
         if hit is not None and hit[0] > now:
             return hit[1]
-        client = client or self._client
+        # Single flight: callers arriving while a lookup runs share it (e.g. every connection of
+        # one workspace at server start). Tasks belong to a loop, so another loop starts its own.
+        loop = asyncio.get_running_loop()
+        task = self._inflight.get(key)
+        if task is None or task.get_loop() is not loop:
+            task = loop.create_task(self._fetch(client or self._client, key))
+            self._inflight[key] = task
+            task.add_done_callback(lambda t: self._forget(key, t))
+        # shield: one caller being cancelled must not cancel the lookup the others wait for.
+        return await asyncio.shield(task)
+
+    def _forget(self, key: _CacheKey, task: asyncio.Task[OidcEndpoints]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled():
+            task.exception()  # mark a failure as retrieved when every waiter has gone away
+
+    async def _fetch(self, client: httpx.AsyncClient | None, key: _CacheKey) -> OidcEndpoints:
+        host, account_id, account, discovery_url = key
         if client is not None:
-            result = await self._lookup(client, parsed.url, account_id, account, discovery_url)
+            result = await self._lookup(client, host, account_id, account, discovery_url)
         else:
             async with httpx.AsyncClient(timeout=_TIMEOUT) as own:
-                result = await self._lookup(own, parsed.url, account_id, account, discovery_url)
-        self._cache[key] = (now + self._ttl, result)
+                result = await self._lookup(own, host, account_id, account, discovery_url)
+        self._cache[key] = (self._clock() + self._ttl, result)
         return result
 
     async def _lookup(

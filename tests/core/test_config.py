@@ -7,6 +7,7 @@ off the network by two patches and a recording credentials strategy:
 - `Config.load_azure_tenant_id` is a no-op (azure-cli would GET {host}/aad/auth);
 - `Config.databricks_oidc_endpoints` returns fixed endpoints (oauth-m2m and env/file-oidc only
   read the token endpoint when building their lazy token sources);
+- PATH points nowhere, so the chain's databricks-cli and azure-cli steps find no CLI;
 - the strategy records the merged attributes and runs the sdk's own `DefaultCredentials` chain;
   an explicit auth type is recorded as is (the sdk then tries only that provider). When the chain
   finds nothing but a host is set ("cannot configure default credentials": no Databricks CLI
@@ -67,6 +68,8 @@ class Recorder(sdk_creds.CredentialsStrategy):
 
 def oracle(explicit: dict, monkeypatch) -> dict:
     monkeypatch.setattr(sdk_config.Config, "_resolve_host_metadata", lambda self: None)
+    # No `databricks` / `az` CLI may answer for the chain, even on a developer's machine.
+    monkeypatch.setenv("PATH", "/nonexistent")
     # azure-cli (tried for Azure hosts) first asks {host}/aad/auth for the tenant; no `az` here.
     monkeypatch.setattr(sdk_config.Config, "load_azure_tenant_id", lambda self: None)
     endpoints = sdk_oauth.OidcEndpoints(

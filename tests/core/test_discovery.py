@@ -115,6 +115,13 @@ async def test_cache_per_host_and_ttl(emulator, rec):
     assert len(rec.urls) == 8
 
 
+async def test_concurrent_lookups_share_one_request(emulator, rec):
+    d = OidcDiscovery(rec.client)
+    results = await asyncio.gather(*(d.for_connection(conn(emulator.url)) for _ in range(50)))
+    assert len({id(r) for r in results}) == 1
+    assert len(rec.urls) == 2
+
+
 async def test_module_level_discover(emulator):
     found = await discover(conn(emulator.url))
     assert found.account_id == emulator.account_id
