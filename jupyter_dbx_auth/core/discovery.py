@@ -55,6 +55,10 @@ class OidcEndpoints:
     workspace_id: str | None = None
     cloud: str | None = None  # "AWS" | "AZURE" | "GCP" when the host said so
     discovery_url: str = ""  # the RFC 8414 document these came from
+    # Audience for workload identity when the connection sets none, as the sdk derives it from
+    # host metadata: its first `token_federation_default_oidc_audiences`, else the account id
+    # on an account-level host (metadata without a workspace id). None: the engine's default.
+    default_audience: str | None = None
 
 
 _CacheKey = tuple[str, str | None, bool, str | None]
@@ -150,13 +154,18 @@ class OidcDiscovery:
             doc_url = _checked_url(discovery_url, "discovery_url")
             return _endpoints(await _get_json(client, doc_url, "OIDC discovery"), doc_url)
         meta = await _host_metadata(client, host)
-        workspace_id = cloud = None
+        workspace_id = cloud = audience = None
         root: str | None = None
         if meta is not None:
             account_id = account_id or _opt_str(meta.get("account_id"))
             workspace_id = _opt_str(meta.get("workspace_id"))
             cloud = (_opt_str(meta.get("cloud")) or "").upper() or None
             oidc_endpoint = _opt_str(meta.get("oidc_endpoint"))
+            audiences = meta.get("token_federation_default_oidc_audiences")
+            if isinstance(audiences, list) and audiences:
+                audience = _opt_str(audiences[0])
+            elif not workspace_id and account_id:
+                audience = account_id
             if oidc_endpoint and not account:
                 if "{account_id}" in oidc_endpoint:
                     if not account_id:
@@ -175,6 +184,7 @@ class OidcDiscovery:
             account_id=account_id,
             workspace_id=workspace_id,
             cloud=cloud or parse_host(host).cloud,
+            default_audience=audience,
         )
 
 

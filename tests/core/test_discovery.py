@@ -187,6 +187,26 @@ async def test_404_host_metadata_falls_back_to_default_layout(static_server, rec
     assert acct.issuer == f"{url}/oidc/accounts/acc-1"
 
 
+@pytest.mark.parametrize(
+    ("meta", "audience"),
+    [
+        ({"account_id": "acc-9"}, "acc-9"),  # account-level host: the account id
+        ({"account_id": "acc-9", "workspace_id": "42"}, None),
+        ({"account_id": "acc-9", "token_federation_default_oidc_audiences": ["aud-x"]}, "aud-x"),
+    ],
+)
+async def test_default_audience_as_the_sdk_derives_it(static_server, meta, audience):
+    url, routes = static_server
+    routes["/.well-known/databricks-config"] = (
+        200,
+        json.dumps({"oidc_endpoint": f"{url}/oidc", **meta}),
+    )
+    routes["/oidc/.well-known/oauth-authorization-server"] = (200, oidc_doc(f"{url}/oidc"))
+    found = await OidcDiscovery().for_connection(conn(url))
+    assert found.default_audience == audience
+    assert found.account_id == "acc-9"
+
+
 async def test_placeholder_without_account_id(static_server):
     url, routes = static_server
     routes["/.well-known/databricks-config"] = (
