@@ -87,9 +87,12 @@ class OAuthEngine:
     # -- discovery --------------------------------------------------------------------------
 
     async def endpoints(self, connection: Connection) -> Endpoints:
-        if self._discover is None:
-            self._discover = _default_discover()
-        return await self._discover(connection)
+        if self._discover is not None:
+            return await self._discover(connection)
+        # Imported late: discovery has its own process-wide cache; tests may inject endpoints.
+        from ..discovery import discover
+
+        return await discover(connection, client=self._http)
 
     def client_id_for(self, connection: Connection) -> str:
         return connection.client_id or self.default_client_id
@@ -220,11 +223,3 @@ class OAuthEngine:
 
 def _grant_label(grant: str) -> str:
     return "token exchange" if grant == grants.TOKEN_EXCHANGE else grant.replace("_", " ")
-
-
-def _default_discover() -> Discover:
-    # Imported late: discovery is its own module with its own cache; the engine only needs the
-    # endpoints, and tests may inject them directly.
-    from .. import discovery
-
-    return discovery.discover  # type: ignore[attr-defined,no-any-return]
