@@ -1,10 +1,24 @@
-"""The `jupyter_dbx_auth` server extension application."""
+"""The `jupyter_dbx_auth` server extension application: configuration and wiring.
+
+Every option is a trait (`c.DatabricksAuth.<name>` in `jupyter_server_config.py`, or
+`--DatabricksAuth.<name>=...`); `jupyter server --help-all` documents them.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
+from typing import Any
+
+import httpx
 from jupyter_server.extension.application import ExtensionApp
+from tornado.ioloop import IOLoop
+from traitlets import Bool, Dict, Enum, Float, Int, Unicode
 
 from .._version import __version__
+from .events import EventHub
+from .kernel_key import KernelKey, kernel_server_url
+from .pending import LOGIN_TTL, PendingLogins
 
 
 class DatabricksAuth(ExtensionApp):
@@ -15,7 +29,149 @@ class DatabricksAuth(ExtensionApp):
     description = __doc__
     load_other_extensions = True
 
+    connections = Dict(
+        {},
+        help="""Connections by name: {name: {host, auth_type or method, client_id,
+        client_secret, account_id, scopes, profile, ...}} with databricks-sdk attribute names.
+        `.databrickscfg` profiles are added when `include_profiles` is true.""",
+    ).tag(config=True)
+    include_profiles = Bool(
+        True, help="Offer every ~/.databrickscfg profile (and DATABRICKS_HOST) as a connection."
+    ).tag(config=True)
+    oauth_client_id = Unicode(
+        None,
+        allow_none=True,
+        help="""Client id of a custom Databricks OAuth app for user sign-in (U2M). Unset: the
+        public `databricks-cli` app, which only works when the browser reaches this server by a
+        loopback address. See docs/oauth-app.md.""",
+    ).tag(config=True)
+    oauth_client_secret = Unicode(
+        None,
+        allow_none=True,
+        help="Secret of the custom OAuth app, if it is confidential. Prefer the environment "
+        "variable JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET over a config file.",
+    ).tag(config=True)
+    redirect_url = Unicode(
+        None,
+        allow_none=True,
+        help="""Fixed OAuth redirect (callback) URL registered with the OAuth app. Set by the
+        JupyterHub relay service; unset: `{base_url}dbx-auth/callback` on the host the browser
+        used.""",
+    ).tag(config=True)
+    store_backend = Enum(
+        ["auto", "keyring", "file", "memory"],
+        "auto",
+        help="Secret store: the OS keyring, an encrypted file, or memory (tests). 'auto' uses "
+        "the keyring when a real one exists, else the encrypted file.",
+    ).tag(config=True)
+    store_path = Unicode(
+        None,
+        allow_none=True,
+        help="Directory of the encrypted file store (default: user data dir).",
+    ).tag(config=True)
+    store_key = Unicode(
+        None,
+        allow_none=True,
+        help="Key(s) of the encrypted file store, ';'-separated, newest first. Prefer the "
+        "JUPYTER_DBX_AUTH_CRYPT_KEY environment variable.",
+    ).tag(config=True)
+    refresh_margin = Float(
+        300.0, help="Seconds before expiry at which access tokens are refreshed."
+    ).tag(config=True)
+    audit_log_path = Unicode(
+        None, allow_none=True, help="Audit log file (JSON lines); unset: no audit log."
+    ).tag(config=True)
+    secret_expiry_warning_days = Float(
+        30.0, help="Warn this many days before a stored service principal secret expires."
+    ).tag(config=True)
+    login_ttl = Float(
+        LOGIN_TTL, help="Seconds a started sign-in may take before its state is refused."
+    ).tag(config=True)
+    max_pending_logins = Int(
+        8, help="Sign-ins one Jupyter user may have in progress at once (oldest dropped)."
+    ).tag(config=True)
+    events_keepalive = Float(
+        15.0, help="Seconds between keep-alive comments on the api/events stream."
+    ).tag(config=True)
+
+    def initialize_settings(self) -> None:
+        from ..core.broker import TokenBroker
+        from ..core.oauth.engine import OAuthEngine
+        from ..core.secret import Secret
+        from ..core.store.select import open_store
+        from .service import DbxAuthService, OAuthApp
+
+        store = open_store(self.store_backend, self.store_path, self.store_key)
+        self._http = httpx.AsyncClient(timeout=30.0)
+        engine = OAuthEngine(http=self._http)
+        broker = TokenBroker(
+            store,
+            engine,
+            refresh_margin=self.refresh_margin,
+            secret_expiry_warning_days=self.secret_expiry_warning_days,
+        )
+        app_secret = self.oauth_client_secret or os.environ.get(
+            "JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET"
+        )
+        self.service = DbxAuthService(
+            store=store,
+            broker=broker,
+            http=self._http,
+            explicit=self.connections,
+            include_profiles=self.include_profiles,
+            app=OAuthApp(
+                client_id=self.oauth_client_id or None,
+                client_secret=Secret(app_secret) if app_secret else None,
+                redirect_url=self.redirect_url or None,
+            ),
+            pending=PendingLogins(ttl=self.login_ttl, per_user=self.max_pending_logins),
+            events=EventHub(),
+            audit=self._open_audit(),
+        )
+        self.service.reload()
+        self.kernel_key = KernelKey()
+        # Kernels started from now on inherit the key; the URL follows once the port is bound
+        # (extensions load before the HTTP server binds it).
+        self.kernel_key.export(os.environ, None)
+        IOLoop.current().add_callback(self._publish_server_url)
+        self.settings.update(
+            dbx_auth_service=self.service,
+            dbx_auth_kernel_key=self.kernel_key,
+            dbx_auth_events_keepalive=self.events_keepalive,
+        )
+
+    def _open_audit(self) -> Any:
+        if not self.audit_log_path:
+            return None
+        try:
+            from ..core.audit import AuditLog  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            self.log.warning("Audit log requested but core.audit is not available.")
+            return None
+        return AuditLog(self.audit_log_path)
+
+    def _publish_server_url(self) -> None:
+        self.service.events.bind(asyncio.get_running_loop())
+        url = kernel_server_url(self.serverapp)
+        if url is None:
+            self.log.warning(
+                "jupyter-dbx-auth: no TCP port to give kernels (UNIX socket?); the kernel API "
+                "is unavailable to kernels."
+            )
+        self.kernel_key.export(os.environ, url)
+
     def initialize_handlers(self) -> None:
         from .handlers import build_handlers
 
         self.handlers.extend(build_handlers())
+
+    async def stop_extension(self) -> None:
+        service = getattr(self, "service", None)
+        if service is not None:
+            await service.aclose()
+        http = getattr(self, "_http", None)
+        if http is not None:
+            await http.aclose()
+        key = getattr(self, "kernel_key", None)
+        if key is not None:
+            key.withdraw(os.environ)

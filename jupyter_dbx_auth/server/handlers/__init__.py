@@ -1,0 +1,42 @@
+"""Route table for `{base_url}dbx-auth/`: one handler class per endpoint.
+
+| route                                   | verbs            | auth                            |
+|-----------------------------------------|------------------|---------------------------------|
+| api/version                             | GET              | Jupyter                         |
+| api/connections                         | GET              | Jupyter or kernel key           |
+| api/connections/{name}/login            | POST             | Jupyter (XSRF) or kernel key    |
+| api/connections/{name}/logout           | POST             | Jupyter (XSRF) or kernel key    |
+| api/service-principals                  | GET, POST        | Jupyter (XSRF) or kernel key    |
+| api/service-principals                  | DELETE           | Jupyter (XSRF)                  |
+| api/token                               | GET              | kernel key only                 |
+| api/events                              | GET (SSE)        | Jupyter or kernel key           |
+| login/{name}                            | GET (HTML)       | Jupyter                         |
+| callback                                | GET (HTML)       | Jupyter                         |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .connections import ConnectionsHandler, LoginHandler, LogoutHandler
+from .events import EventsHandler
+from .pages import CallbackHandler, LoginStartHandler
+from .service_principals import ServicePrincipalsHandler
+from .token import TokenHandler
+from .version import VersionHandler
+
+_NAME = r"(?P<name>[^/?#]+)"
+
+
+def build_handlers() -> list[tuple[str, Any]]:
+    return [
+        (r"/dbx-auth/api/version", VersionHandler),
+        (r"/dbx-auth/api/connections", ConnectionsHandler),
+        (rf"/dbx-auth/api/connections/{_NAME}/login", LoginHandler),
+        (rf"/dbx-auth/api/connections/{_NAME}/logout", LogoutHandler),
+        (r"/dbx-auth/api/service-principals", ServicePrincipalsHandler),
+        (r"/dbx-auth/api/token", TokenHandler),
+        (r"/dbx-auth/api/events", EventsHandler),
+        (rf"/dbx-auth/login/{_NAME}", LoginStartHandler),
+        (r"/dbx-auth/callback", CallbackHandler),
+    ]

@@ -1,0 +1,85 @@
+"""`api/connections`: list with status, start a login, log out.
+
+Auth: listing, login and logout accept Jupyter auth (writes with XSRF) or the kernel key.
+A login started by a browser returns the IdP's `authorize_url`, bound to that Jupyter user; a login
+started by a kernel returns only `login_url`, a same-origin page that starts the login bound to
+whichever Jupyter user opens it (kernels have no Jupyter user, and the callback needs one).
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+from ..redirects import safe_next
+from .base import KERNEL_PRINCIPAL, ApiError, DbxAuthAPIHandler, jupyter_or_kernel
+
+
+def login_path(base_url: str, name: str) -> str:
+    return f"{base_url}dbx-auth/login/{quote(name, safe='')}"
+
+
+class ConnectionsHandler(DbxAuthAPIHandler):
+    """`GET api/connections`: every connection, its status, identity and warnings. No token."""
+
+    @jupyter_or_kernel
+    async def get(self) -> None:
+        self.service.reload()
+        payload = self.service.list_connections()
+        for item in payload["connections"]:
+            if item["status"] == "ok" and item["method"] == "u2m" and not item["identity"]:
+                self.service.learn_identity_soon(self.service.get(item["name"]))
+        self.write_json(payload)
+
+
+class LoginHandler(DbxAuthAPIHandler):
+    """`POST api/connections/{name}/login` -> `{authorize_url, login_url, expires_at}`."""
+
+    @jupyter_or_kernel
+    async def post(self, name: str) -> None:
+        conn = self.service.get(name)
+        body = self.json_body()
+        raw_next = body.get("next")
+        if raw_next is not None and not isinstance(raw_next, str):
+            raise ApiError(400, "`next` must be a string path.", 'Send e.g. {"next": "/lab"}.')
+        next_url = safe_next(raw_next, self.base_url)
+        if raw_next and next_url is None:
+            raise ApiError(
+                400,
+                "`next` must be a path on this Jupyter server.",
+                f"Use a path that starts with {self.base_url}.",
+            )
+        path = login_path(self.base_url, conn.name)
+        if next_url:
+            path += f"?next={quote(next_url, safe='')}"
+        if self.principal == KERNEL_PRINCIPAL:
+            if conn.method.value != "u2m":
+                raise ApiError(
+                    400,
+                    f"Connection {conn.name} does not sign in users.",
+                    "Add a service principal secret instead.",
+                )
+            self.write_json({"authorize_url": None, "login_url": path, "expires_at": None})
+            return
+        redirect_uri = self.service.redirect_uri(
+            conn, protocol=self.request.protocol, host=self.request.host, base_url=self.base_url
+        )
+        url = await self.service.begin_login(
+            conn, user=self.user_name(), redirect_uri=redirect_uri, next_url=next_url
+        )
+        self.write_json(
+            {
+                "authorize_url": url,
+                "login_url": path,
+                "expires_at": time.time() + self.service.pending.ttl,
+            }
+        )
+
+
+class LogoutHandler(DbxAuthAPIHandler):
+    """`POST api/connections/{name}/logout`: forget the tokens (and revoke when advertised)."""
+
+    @jupyter_or_kernel
+    async def post(self, name: str) -> None:
+        conn = self.service.get(name)
+        self.write_json(await self.service.logout(conn, user=self.user_name()))

@@ -1,0 +1,363 @@
+"""What the handlers ask for, without tornado: connections, logins, service principals, tokens.
+
+The handlers stay thin (parse, authorize, call one method here, write JSON). This module adapts the
+core (config resolution, `TokenBroker`, the secret store) to the server's policies:
+- U2M connections without a client of their own use the server's OAuth app, if one is configured;
+- logins are bound to the Jupyter user (`PendingLogins`) on top of the broker's own state check;
+- identities come from SCIM `Me` with the fresh access token, kept in memory only;
+- every dictionary returned here is safe for a browser: no token, no secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from ..core import service_principals as sps
+from ..core.broker import TokenBroker
+from ..core.config import resolve_all, resolve_connection
+from ..core.connections import AuthMethod, Connection
+from ..core.errors import ConfigError, CredentialsMissing, DbxAuthError
+from ..core.oauth.authorize import PendingLogin
+from ..core.oauth.tokens import TokenSet
+from ..core.secret import Secret
+from ..core.status import Status
+from ..core.store.base import SecretStore
+from .events import EventHub
+from .pending import PendingLogins
+from .redirects import DOCS_URL, callback_url, host_is_loopback
+
+log = logging.getLogger(__name__)
+
+
+class NotFound(DbxAuthError):
+    """An unknown connection or service principal (HTTP 404)."""
+
+
+class BadRequest(DbxAuthError):
+    """Input the server cannot act on (HTTP 400)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class OAuthApp:
+    """The server's OAuth app for U2M; None fields mean "not configured"."""
+
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    redirect_url: str | None = None
+
+
+class DbxAuthService:
+    def __init__(
+        self,
+        *,
+        store: SecretStore,
+        broker: TokenBroker,
+        http: httpx.AsyncClient,
+        explicit: Mapping[str, Mapping[str, Any]],
+        include_profiles: bool,
+        app: OAuthApp,
+        pending: PendingLogins[PendingLogin],
+        events: EventHub,
+        audit: Any = None,
+    ) -> None:
+        self.store = store
+        self.broker = broker
+        self.http = http
+        self.explicit = explicit
+        self.include_profiles = include_profiles
+        self.app = app
+        self.pending = pending
+        self.events = events
+        self.audit = audit
+        self._connections: dict[str, Connection] = {}
+        self._problems: dict[str, DbxAuthError] = {}
+        self._identity: dict[str, str] = {}
+        self._identity_tasks: dict[str, asyncio.Task[None]] = {}
+        self._unsubscribe = broker.subscribe(self._on_status)
+
+    # -- connections ---------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Resolve connections again (config, environment, `.databrickscfg`)."""
+        found: list[Connection] = []
+        problems: dict[str, DbxAuthError] = {}
+        if self.include_profiles:
+            resolved = resolve_all(self.explicit)
+            found, problems = resolved.connections, dict(resolved.problems)
+        else:
+            for name in self.explicit:
+                try:
+                    found.append(resolve_connection(name, explicit=self.explicit))
+                except ConfigError as exc:
+                    log.warning("Connection %s skipped: %s", name, exc)
+                    problems[name] = exc
+        connections = {c.name: self._with_app(c) for c in found}
+        for name, old in self._connections.items():
+            if connections.get(name) != old:
+                self.broker.forget(old)
+        self._connections = connections
+        self._problems = problems
+
+    def _with_app(self, conn: Connection) -> Connection:
+        if conn.method is AuthMethod.USER and not conn.client_id and self.app.client_id:
+            return dataclasses.replace(
+                conn, client_id=self.app.client_id, client_secret=self.app.client_secret
+            )
+        return conn
+
+    def names(self) -> list[str]:
+        return sorted(self._connections)
+
+    def get(self, name: str | None) -> Connection:
+        if not name:
+            raise BadRequest("No connection named.", hint="Pass ?connection=<name>.")
+        conn = self._connections.get(name)
+        if conn is None:
+            known = ", ".join(self.names()) or "none configured"
+            raise NotFound(
+                f"Unknown connection {name!r}.",
+                hint=f"Known connections: {known}. Add it to c.DatabricksAuth.connections "
+                "or ~/.databrickscfg.",
+            )
+        return conn
+
+    def status_dict(self, conn: Connection, status: Status | None = None) -> dict[str, Any]:
+        status = status or self.broker.status(conn)
+        cached = self.broker.cached_token(conn)
+        warnings = list(status.warnings) or self.broker.warnings(conn)
+        return {
+            **conn.public_dict(),
+            **status.to_dict(),
+            "status": status.state.value,
+            "warnings": warnings,
+            "identity": self._identity.get(conn.name),
+            "expires_at": cached.expires_at if cached else None,
+        }
+
+    def list_connections(self) -> dict[str, Any]:
+        return {
+            "connections": [self.status_dict(self._connections[n]) for n in self.names()],
+            "problems": [
+                {"name": name, "message": exc.message, "hint": exc.hint}
+                for name, exc in sorted(self._problems.items())
+            ],
+            "store": {"backend": self.store.backend, "warnings": self.store.warnings()},
+        }
+
+    def _on_status(self, name: str, status: Status) -> None:
+        conn = self._connections.get(name)
+        if conn is None:
+            return
+        self.events.publish({"type": "status", **self.status_dict(conn, status)})
+
+    # -- U2M login ------------------------------------------------------------------------
+
+    def redirect_uri(self, conn: Connection, *, protocol: str, host: str, base_url: str) -> str:
+        """Explicit redirect URL, else this server's callback (loopback or custom app only)."""
+        if self.app.redirect_url:
+            return self.app.redirect_url
+        if conn.client_id is None and not host_is_loopback(host):
+            raise BadRequest(
+                "Signing in from a server reached at a non-loopback address needs a custom "
+                "Databricks OAuth app: the public databricks-cli app only accepts localhost "
+                "callbacks.",
+                hint="Register an OAuth app with redirect URL "
+                f"{callback_url(explicit=None, protocol=protocol, host=host, base_url=base_url)}"
+                f" and set c.DatabricksAuth.oauth_client_id; see {DOCS_URL}.",
+            )
+        return callback_url(explicit=None, protocol=protocol, host=host, base_url=base_url)
+
+    async def begin_login(
+        self, conn: Connection, *, user: str, redirect_uri: str, next_url: str | None
+    ) -> str:
+        if conn.method is not AuthMethod.USER:
+            raise BadRequest(
+                f"Connection {conn.name} signs in with {conn.method.value}, not a user login.",
+                hint="Add a service principal secret instead, or use a U2M connection.",
+            )
+        url, pending = await self.broker.begin_login(conn, redirect_uri)
+        self.pending.add(user, conn.name, pending.state, pending, next_url)
+        self._audit("login_started", conn.name, user=user)
+        return url
+
+    async def complete_login(
+        self, *, user: str, state: str | None, code: str
+    ) -> tuple[str, str | None]:
+        """(connection name, next URL). Raises `StateRejected` or `DbxAuthError`."""
+        entry = self.pending.take(user, state)
+        conn = self.get(entry.connection)
+        tokens = await self.broker.complete_login(conn, entry.pending, code, entry.pending.state)
+        await self._read_identity(conn, tokens)
+        self._audit("login_completed", conn.name, user=user, identity=self._identity.get(conn.name))
+        self._on_status(conn.name, self.broker.status(conn))
+        return conn.name, entry.next_url
+
+    async def logout(self, conn: Connection, *, user: str) -> dict[str, Any]:
+        self.pending.drop_connection(conn.name)
+        await self.broker.logout(conn)
+        self._identity.pop(conn.name, None)
+        self._audit("logout", conn.name, user=user)
+        return self.status_dict(conn)
+
+    # -- identity --------------------------------------------------------------------------
+
+    async def _read_identity(self, conn: Connection, tokens: TokenSet) -> None:
+        if conn.account:
+            return  # account consoles have no SCIM Me at this path; the sidebar shows the host
+        try:
+            response = await self.http.get(
+                f"{conn.host}/api/2.0/preview/scim/v2/Me",
+                headers={"Authorization": f"Bearer {tokens.access_token.reveal()}"},
+                timeout=10,
+            )
+            if response.status_code != 200:
+                return
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            log.info("Reading the identity of %s failed (%s)", conn.name, type(exc).__name__)
+            return
+        who = body.get("userName") or body.get("displayName") or body.get("applicationId")
+        if isinstance(who, str) and who:
+            self._identity[conn.name] = who[:200]
+
+    def identity_of(self, name: str) -> str | None:
+        return self._identity.get(name)
+
+    def learn_identity_soon(self, conn: Connection) -> None:
+        """After a restart the identity is unknown: look it up in the background."""
+        if conn.name in self._identity or conn.name in self._identity_tasks:
+            return
+
+        async def run() -> None:
+            try:
+                tokens = await self.broker.get_token(conn)
+                await self._read_identity(conn, tokens)
+            except DbxAuthError:
+                return
+            finally:
+                self._identity_tasks.pop(conn.name, None)
+            self._on_status(conn.name, self.broker.status(conn))
+
+        self._identity_tasks[conn.name] = asyncio.ensure_future(run())
+
+    # -- service principals -------------------------------------------------------------
+
+    def list_service_principals(self, conn: Connection | None) -> list[dict[str, Any]]:
+        names = [conn.name] if conn else self.names()
+        result = []
+        now = time.time()
+        for name in names:
+            prefix = f"{name}/"
+            for key in self.store.keys(sps.NAMESPACE):
+                if not key.startswith(prefix):
+                    continue
+                record = self.store.get(sps.NAMESPACE, key) or {}
+                result.append(self._sp_public(name, record, now))
+        return result
+
+    def _sp_public(self, name: str, record: Mapping[str, Any], now: float) -> dict[str, Any]:
+        expires_at = record.get("expires_at")
+        warn_days = self.broker.secret_expiry_warning_days
+        warning = None
+        if isinstance(expires_at, (int, float)):
+            days = (expires_at - now) / sps.DAY
+            if days <= 0:
+                warning = "The secret has expired: create a new one in the account console."
+            elif days <= warn_days:
+                warning = f"The secret expires in {days:.0f} days."
+        # Whitelisted fields only: the record also holds the secret.
+        return {
+            "connection": name,
+            "client_id": record.get("client_id"),
+            "label": record.get("label") or "",
+            "expires_at": expires_at,
+            "warning": warning,
+            "has_secret": bool(record.get("client_secret")),
+        }
+
+    async def add_service_principal(
+        self,
+        conn: Connection,
+        *,
+        client_id: str,
+        client_secret: Secret,
+        expires_at: float | None,
+        label: str,
+        user: str,
+    ) -> dict[str, Any]:
+        target = conn
+        if conn.method is not AuthMethod.SERVICE_PRINCIPAL:
+            # A U2M connection can also hold service principals for the same workspace.
+            target = dataclasses.replace(
+                conn, method=AuthMethod.SERVICE_PRINCIPAL, client_id=client_id
+            )
+        await self.broker.add_service_principal(
+            target, client_id, client_secret, expires_at=expires_at, label=label
+        )
+        self._audit("service_principal_saved", conn.name, user=user, client_id=client_id)
+        record = await asyncio.to_thread(self.store.get, sps.NAMESPACE, sps.key(conn, client_id))
+        return self._sp_public(conn.name, record or {}, time.time())
+
+    async def remove_service_principal(
+        self, conn: Connection, client_id: str, *, user: str
+    ) -> None:
+        removed = await self.broker.remove_service_principal(conn, client_id)
+        if not removed:
+            raise NotFound(
+                f"No service principal {client_id!r} is stored for connection {conn.name}.",
+                hint="List them with GET api/service-principals?connection=<name>.",
+            )
+        self._audit("service_principal_removed", conn.name, user=user, client_id=client_id)
+
+    # -- tokens for kernels ---------------------------------------------------------------
+
+    def sp_connection(self, conn: Connection, client_id: str) -> Connection:
+        """`conn` acting as one of its stored service principals (a separate broker cache key)."""
+        if conn.method is AuthMethod.SERVICE_PRINCIPAL and conn.client_id == client_id:
+            return conn
+        record = self.store.get(sps.NAMESPACE, sps.key(conn, client_id))
+        if not record or not record.get("client_secret"):
+            raise CredentialsMissing(
+                f"No secret is stored for service principal {client_id!r} of {conn.name}.",
+                hint="Add it in the Databricks sidebar or with the service principal widget.",
+            )
+        return dataclasses.replace(
+            conn,
+            name=f"{conn.name}#sp:{client_id}",
+            method=AuthMethod.SERVICE_PRINCIPAL,
+            client_id=client_id,
+            client_secret=Secret(record["client_secret"]),
+            scopes=tuple(s for s in conn.scopes if s != "offline_access") or ("all-apis",),
+        )
+
+    async def token(self, conn: Connection) -> TokenSet:
+        cached = self.broker.cached_token(conn)
+        if cached is not None:
+            return cached
+        tokens = await self.broker.get_token(conn)
+        if conn.method is AuthMethod.USER and conn.name not in self._identity:
+            await self._read_identity(conn, tokens)
+        return tokens
+
+    # -- misc -----------------------------------------------------------------------------
+
+    def _audit(self, event: str, connection: str, **fields: Any) -> None:
+        if self.audit is None:
+            return
+        try:
+            self.audit.record(event, connection=connection, **fields)
+        except Exception as exc:  # the audit log must not break a sign-in
+            log.warning("Audit log write failed (%s)", type(exc).__name__)
+
+    async def aclose(self) -> None:
+        self._unsubscribe()
+        for task in list(self._identity_tasks.values()):
+            task.cancel()
+        self.events.shutdown()

@@ -1,0 +1,68 @@
+"""Helpers for the server tests (imported by conftest and the test modules)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+BASE_URL = "/a%40b/"
+CANARY = "canary-secret-7f3a9c-DO-NOT-LEAK"
+ETL_SP = "emulator-etl-sp"
+
+
+class Browser:
+    """A cookie-jar HTTP client that behaves like the user's browser towards Jupyter."""
+
+    def __init__(self, server_url: str, token: str) -> None:
+        self.server_url = server_url
+        self.token = token
+        self.http = httpx.AsyncClient(trust_env=False, timeout=20, follow_redirects=False)
+
+    async def log_in(self) -> None:
+        # The login page hands out the _xsrf cookie (JupyterLab's page does so in a browser);
+        # then the token URL gives the cookie jar Jupyter's login cookie.
+        await self.http.get(f"{self.server_url}login")
+        assert self.http.cookies.get("_xsrf")
+        r = await self.http.get(f"{self.server_url}api/status?token={self.token}")
+        assert r.status_code == 200, r.text
+
+    def xsrf(self) -> dict[str, str]:
+        return {"X-XSRFToken": self.http.cookies.get("_xsrf") or ""}
+
+    async def get(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.http.get(self.server_url + path, **kw)
+
+    async def post(self, path: str, body: Any = None, *, xsrf: bool = True, **kw: Any):
+        headers = {**(self.xsrf() if xsrf else {}), **kw.pop("headers", {})}
+        return await self.http.post(
+            self.server_url + path, content=json.dumps(body or {}), headers=headers, **kw
+        )
+
+    async def delete(self, path: str, params: dict[str, str], *, xsrf: bool = True):
+        return await self.http.delete(
+            f"{self.server_url}{path}?{urlencode(params)}", headers=self.xsrf() if xsrf else {}
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+async def sign_in_async(authorize_url: str, username: str, password: str, **kw: Any) -> str:
+    from tests.browser import sign_in
+
+    return await asyncio.to_thread(sign_in, authorize_url, username, password, **kw)
+
+
+async def login(
+    browser: Browser, emulator, connection: str = "ws", user: str = "alice@example.com"
+):
+    """Full U2M login through the emulator's sign-in form; returns the callback response."""
+    r = await browser.post(f"dbx-auth/api/connections/{connection}/login")
+    assert r.status_code == 200, r.text
+    location = await sign_in_async(r.json()["authorize_url"], user, emulator.user(user)["password"])
+    assert location.startswith(browser.server_url + "dbx-auth/callback?"), location
+    return await browser.http.get(location)
