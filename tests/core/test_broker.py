@@ -1,0 +1,253 @@
+"""The token broker against the emulator: statuses, caching, single-flight, login, M2M, logout."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from cryptography.fernet import Fernet
+
+from jupyter_dbx_auth.core.broker import TokenBroker
+from jupyter_dbx_auth.core.connections import M2M_SCOPES, AuthMethod, Connection
+from jupyter_dbx_auth.core.errors import (
+    ClientSecretRejected,
+    CredentialsMissing,
+    LoginRequired,
+    OAuthError,
+)
+from jupyter_dbx_auth.core.oauth import OAuthEngine, RetryPolicy
+from jupyter_dbx_auth.core.secret import Secret
+from jupyter_dbx_auth.core.status import State, Status
+from jupyter_dbx_auth.core.store import EncryptedFileStore, MemoryStore
+from tests.browser import sign_in
+
+REDIRECT = "http://127.0.0.1:8888/dbx-auth/callback"
+SINGLE_USE_APP = "7c0b5e0e-1111-4a1a-8a1a-00000000c002"
+FAST = RetryPolicy(max_attempts=3, max_elapsed=5, base_delay=0.01, max_delay=0.05)
+CANARY = "canary-5b1e77d0-secret"
+
+
+class Clock:
+    """Wall time plus an offset, to reach a token's refresh point without sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+def user_conn(emulator, client_id: str = SINGLE_USE_APP) -> Connection:
+    return Connection(name="emu", host=emulator.url, method=AuthMethod.USER, client_id=client_id)
+
+
+def sp_conn(emulator, name: str = "etl", **kw) -> Connection:
+    sp = emulator.service_principal("emulator-etl-sp")
+    kw.setdefault("client_id", sp["client_id"])
+    return Connection(
+        name=name, host=emulator.url, method=AuthMethod.SERVICE_PRINCIPAL, scopes=M2M_SCOPES, **kw
+    )
+
+
+async def sign_in_user(broker: TokenBroker, emulator, conn: Connection):
+    url, pending = await broker.begin_login(conn, REDIRECT)
+    alice = emulator.user("alice@example.com")
+    location = sign_in(url, alice["username"], alice["password"])
+    params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    return pending, params
+
+
+@pytest.fixture
+async def engine():
+    async with OAuthEngine(retry=FAST) as e:
+        yield e
+
+
+async def test_u2m_statuses_cache_refresh_and_login_required(emulator, engine) -> None:
+    store, clock = MemoryStore(), Clock()
+    broker = TokenBroker(store, engine, clock=clock)
+    conn = user_conn(emulator)
+    seen: list[Status] = []
+    unsubscribe = broker.subscribe(lambda name, status: seen.append(status))
+    assert broker.status(conn).state is State.LOGGED_OUT
+    with pytest.raises(LoginRequired):
+        await broker.get_token(conn)
+
+    seen.clear()
+    pending, params = await sign_in_user(broker, emulator, conn)
+    tokens = await broker.complete_login(conn, pending, params["code"], params["state"])
+    record = store.get("u2m", "emu")
+    assert record is not None and record["host"] == emulator.url
+    assert Secret(record["refresh_token"]) == tokens.refresh_token
+
+    # Cached: no request while fresh, same object, sync and async paths agree.
+    before = emulator.token_requests()
+    assert await broker.get_token(conn) is tokens and broker.cached_token(conn) is tokens
+    assert emulator.token_requests() == before
+
+    # Within the refresh margin: one refresh, the rotated refresh token lands in the store.
+    clock.offset = (tokens.expires_at or 0) - time.time() - 100
+    assert broker.cached_token(conn) is None
+    fresh = await broker.get_token(conn)
+    assert fresh.access_token != tokens.access_token
+    assert Secret(store.get("u2m", "emu")["refresh_token"]) == fresh.refresh_token
+    clock.offset = 0
+
+    # The IdP revokes the user: the refresh is final (no retry) and the status says so.
+    emulator.revoke("alice@example.com")
+    requests = emulator.token_requests().get("refresh_token", 0)
+    with pytest.raises(LoginRequired) as info:
+        await broker.get_token(conn, force_refresh=True)
+    assert emulator.token_requests()["refresh_token"] == requests + 1
+    assert info.value.hint and store.get("u2m", "emu") is None
+    assert broker.cached_token(conn) is None
+
+    states = [s.state for s in seen]
+    assert states == [
+        State.LOGIN_PENDING,
+        State.OK,
+        State.REFRESHING,
+        State.OK,
+        State.REFRESHING,
+        State.LOGIN_REQUIRED,
+    ]
+    assert seen[-1].message and "invalid_grant" in seen[-1].message
+    unsubscribe()
+    await broker.logout(conn)
+    assert len(seen) == 6 and broker.status(conn).state is State.LOGGED_OUT
+
+
+async def test_state_is_checked_and_single_use(emulator, engine) -> None:
+    broker = TokenBroker(MemoryStore(), engine)
+    conn = user_conn(emulator)
+    pending, params = await sign_in_user(broker, emulator, conn)
+    assert broker.find_pending(params["state"]) is pending
+    with pytest.raises(OAuthError):
+        await broker.complete_login(conn, pending, params["code"], "forged-state")
+    await broker.complete_login(conn, pending, params["code"], params["state"])
+    assert broker.find_pending(params["state"]) is None
+    with pytest.raises(OAuthError) as reused:
+        await broker.complete_login(conn, pending, params["code"], params["state"])
+    assert "Start the sign-in again" in str(reused.value)
+    other = Connection(name="other", host=emulator.url, method=AuthMethod.USER)
+    pending2, params2 = await sign_in_user(broker, emulator, conn)
+    with pytest.raises(OAuthError):  # a login started for one connection cannot complete another
+        await broker.complete_login(other, pending2, params2["code"], params2["state"])
+
+
+async def test_another_process_refresh_is_adopted_not_repeated(emulator, engine, tmp_path):
+    key = Fernet.generate_key().decode()
+    conn = user_conn(emulator)
+    clock_a, clock_b = Clock(), Clock()
+    a = TokenBroker(EncryptedFileStore(tmp_path / "s", key=key), engine, clock=clock_a)
+    b = TokenBroker(EncryptedFileStore(tmp_path / "s", key=key), engine, clock=clock_b)
+    pending, params = await sign_in_user(a, emulator, conn)
+    first = await a.complete_login(conn, pending, params["code"], params["state"])
+    # B starts later and finds A's sign-in in the store: no token request for it.
+    before = emulator.token_requests().get("refresh_token", 0)
+    assert (await b.get_token(conn)).access_token == first.access_token
+    # Both reach the refresh point; A refreshes, B adopts A's rotated record instead of spending
+    # the (single-use, already spent) refresh token again.
+    # The offset puts both clocks just past the first token's refresh point, so a token obtained
+    # now (half a second later in real time) is still fresh for both.
+    await asyncio.sleep(0.5)
+    clock_a.offset = clock_b.offset = first.refresh_at(a.refresh_margin) - time.time() + 0.01
+    from_a = await a.get_token(conn)
+    assert (await b.get_token(conn)).access_token == from_a.access_token
+    assert emulator.token_requests()["refresh_token"] == before + 1
+
+
+async def test_200_concurrent_callers_at_expiry_make_one_request(emulator, engine) -> None:
+    broker = TokenBroker(MemoryStore(), engine)
+    conn = sp_conn(
+        emulator, client_secret=Secret(emulator.service_principal("emulator-etl-sp")["secret"])
+    )
+    results = await asyncio.gather(*(broker.get_token(conn) for _ in range(200)))
+    assert len({id(r) for r in results}) == 1
+    assert emulator.token_requests()["client_credentials"] == 1
+
+
+async def test_m2m_stored_secret_warnings_and_rejection(emulator, engine, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    store, clock = MemoryStore(), Clock()
+    broker = TokenBroker(store, engine, clock=clock, secret_expiry_warning_days=30)
+    conn = sp_conn(emulator)
+    status = broker.status(conn)
+    assert status.state is State.LOGGED_OUT
+    assert status.warnings and status.warnings[0].startswith("Credentials missing")
+    with pytest.raises(CredentialsMissing):
+        await broker.get_token(conn)
+    assert broker.status(conn).state is State.ERROR
+
+    with pytest.raises(ClientSecretRejected) as rejected:
+        await broker.add_service_principal(conn, conn.client_id or "", Secret(CANARY))
+    assert store.keys("sp") == []  # a rejected secret is never stored
+
+    secret = Secret(emulator.service_principal("emulator-etl-sp")["secret"])
+    soon = time.time() + 10 * 86400
+    await broker.add_service_principal(
+        conn, conn.client_id or "", secret, expires_at=soon, label="etl"
+    )
+    assert store.keys("sp") == [f"etl/{conn.client_id}"]
+    tokens = await broker.get_token(conn)
+    assert tokens.refresh_token is None and tokens.access_token
+    status = broker.status(conn)
+    assert status.state is State.OK and "expires in 10 days" in status.warnings[0]
+    assert broker.warnings(conn) == list(status.warnings)
+
+    # A connection carrying its own (canary) secret: rejected, status error, no leak anywhere.
+    bad = sp_conn(emulator, name="bad", client_secret=Secret(CANARY))
+    with pytest.raises(ClientSecretRejected) as info:
+        await broker.get_token(bad)
+    assert broker.status(bad).state is State.ERROR
+    for text in (
+        str(info.value),
+        repr(info.value),
+        str(rejected.value),
+        repr(broker),
+        repr(engine),
+        repr(bad),
+        repr(tokens),
+        repr(broker.status(bad)),
+        str(broker.status(bad).to_dict()),
+        caplog.text,
+    ):
+        assert CANARY not in text
+
+    assert await broker.remove_service_principal(conn, conn.client_id or "")
+    assert broker.status(conn).state is State.LOGGED_OUT
+
+
+async def test_pat_passthrough_and_logout(emulator, engine) -> None:
+    broker = TokenBroker(MemoryStore(), engine)
+    pat = Connection(name="pat", host=emulator.url, method=AuthMethod.PAT, token=Secret("dapi1"))
+    tokens = await broker.get_token(pat)
+    assert tokens.access_token == Secret("dapi1") and tokens.expires_at is None
+    assert await broker.get_token(pat) is tokens
+    with pytest.raises(CredentialsMissing):
+        await broker.get_token(Connection(name="p2", host=emulator.url, method=AuthMethod.PAT))
+
+    conn = user_conn(emulator)
+    pending, params = await sign_in_user(broker, emulator, conn)
+    await broker.complete_login(conn, pending, params["code"], params["state"])
+    await broker.logout(conn)
+    assert broker.status(conn).state is State.LOGGED_OUT
+    assert broker.cached_token(conn) is None
+    with pytest.raises(LoginRequired):
+        await broker.get_token(conn)
+
+
+async def test_pending_login_and_tokens_never_show_secrets(emulator, engine, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    broker = TokenBroker(MemoryStore(), engine)
+    conn = user_conn(emulator)
+    pending, params = await sign_in_user(broker, emulator, conn)
+    tokens = await broker.complete_login(conn, pending, params["code"], params["state"])
+    secrets = [pending.verifier.reveal(), tokens.access_token.reveal()]
+    secrets.append(tokens.refresh_token.reveal() if tokens.refresh_token else "")
+    for text in (repr(pending), str(pending), repr(tokens), repr(broker), caplog.text):
+        for value in secrets:
+            assert value not in text
