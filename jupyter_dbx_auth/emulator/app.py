@@ -40,7 +40,7 @@ def routes() -> list[tuple[str, type[tornado.web.RequestHandler]]]:
             r"/api/2\.0/preview/scim/v2/ServicePrincipals/(?P<sp_id>[^/]+)",
             workspace.ScimServicePrincipalHandler,
         ),
-        (r"/api/2\.0/clusters/list", workspace.ClustersListHandler),
+        (r"/api/2\.[01]/clusters/list", workspace.ClustersListHandler),
         (r"/api/2\.0/sql/warehouses/?", workspace.WarehousesHandler),
         (
             ACCT_API + r"/servicePrincipals/(?P<sp_id>[^/]+)/credentials/secrets",
@@ -57,6 +57,7 @@ def routes() -> list[tuple[str, type[tornado.web.RequestHandler]]]:
             account.CustomAppHandler,
         ),
         (ACCT_API + r"/scim/v2/Me", account.AccountMeHandler),
+        (ACCT_API + r"/scim/v2/ServicePrincipals", account.AccountServicePrincipalsHandler),
     ]
 
 

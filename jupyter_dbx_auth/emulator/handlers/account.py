@@ -25,7 +25,7 @@ from ..state import (
     new_secret,
 )
 from .base import Caller, DatabricksError, EmulatorHandler
-from .workspace import scim_sp
+from .workspace import scim_list, scim_sp
 
 LIFETIME = re.compile(r"^(\d{1,12})(?:\.\d+)?s$")
 
@@ -61,6 +61,13 @@ class AccountMeHandler(AccountHandler):
             else {"id": principal.id, "userName": principal.username}
         )
         self.write_json(200, body)
+
+
+class AccountServicePrincipalsHandler(AccountHandler):
+    def get(self, account_id: str) -> None:
+        self.prepare_account(account_id)
+        resources = [scim_sp(sp) for sp in self.state.service_principals.values()]
+        self.write_json(200, scim_list(self, resources))
 
 
 def secret_info(s: SpSecret) -> dict[str, Any]:

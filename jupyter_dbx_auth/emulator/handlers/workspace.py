@@ -38,6 +38,23 @@ def scim_sp(sp: ServicePrincipal) -> dict[str, Any]:
     }
 
 
+def scim_list(handler: EmulatorHandler, resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """One SCIM page; clients (databricks-sdk) page with startIndex until Resources is empty."""
+    try:
+        start = max(1, int(handler.get_query_argument("startIndex", "1")))
+        count = max(0, int(handler.get_query_argument("count", "10000")))
+    except ValueError as exc:
+        raise DatabricksError(400, "INVALID_PARAMETER_VALUE", "Bad startIndex or count.") from exc
+    page = resources[start - 1 : start - 1 + count]
+    return {
+        "schemas": [SCIM_LIST],
+        "totalResults": len(resources),
+        "startIndex": start,
+        "itemsPerPage": len(page),
+        "Resources": page,
+    }
+
+
 class WorkspaceHandler(EmulatorHandler):
     def set_default_headers(self) -> None:
         super().set_default_headers()
@@ -91,16 +108,7 @@ class ScimServicePrincipalsHandler(WorkspaceHandler):
     def get(self) -> None:
         self.authenticate()
         resources = [scim_sp(sp) for sp in self.state.service_principals.values()]
-        self.write_json(
-            200,
-            {
-                "schemas": [SCIM_LIST],
-                "totalResults": len(resources),
-                "startIndex": 1,
-                "itemsPerPage": len(resources),
-                "Resources": resources,
-            },
-        )
+        self.write_json(200, scim_list(self, resources))
 
     def post(self) -> None:
         caller = self.authenticate()
