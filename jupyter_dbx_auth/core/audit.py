@@ -29,8 +29,10 @@ from .store._keys import check_private
 
 log = logging.getLogger(__name__)
 
+#: The events the rest of the package records; `record` accepts other snake_case names too.
 EVENTS = frozenset({"login", "refresh", "failure", "logout", "secret_added", "secret_removed"})
 REDACTED = "[redacted]"
+_EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 _SENSITIVE_KEY = re.compile(
     r"token|secret|passw|credential|authori[sz]ation|api[_-]?key|private[_-]?key|assertion|"
@@ -118,15 +120,22 @@ class AuditLog:
     def record(
         self,
         event: str,
-        connection: str | None,
+        connection: str | None = None,
         *,
         identity: str | None = None,
         outcome: str = "ok",
         detail: dict[str, Any] | None = None,
+        **fields: Any,
     ) -> dict[str, Any]:
-        """Write one entry (scrubbed) and return it as written."""
-        if event not in EVENTS:
-            raise ValueError(f"unknown audit event {event!r}; one of {sorted(EVENTS)}")
+        """Write one entry (scrubbed) and return it as written.
+
+        `event` is one of `EVENTS` or another snake_case name (callers may be more specific, e.g.
+        "login_started"); extra keyword `fields` (user=..., client_id=...) join `detail`.
+        """
+        if not _EVENT_NAME.match(event):
+            raise ValueError(f"invalid audit event name {event!r}; use snake_case, e.g. 'login'")
+        if fields:
+            detail = {**(detail or {}), **fields}
         entry: dict[str, Any] = {
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z",
             "event": event,

@@ -44,8 +44,17 @@ def test_events_are_checked(tmp_path: Path) -> None:
     audit = AuditLog(tmp_path / "a.log")
     for event in ("login", "refresh", "failure", "logout", "secret_added", "secret_removed"):
         audit.record(event, "emu")
-    with pytest.raises(ValueError, match="unknown audit event"):
-        audit.record("token_dump", "emu")
+    with pytest.raises(ValueError, match="invalid audit event"):
+        audit.record("Token Dump!", "emu")
+
+
+def test_extra_fields_join_detail(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "a.log")
+    entry = audit.record(
+        "login_completed", connection="emu", user="alice", identity="a@x", client_id="abc"
+    )
+    assert entry["detail"] == {"user": "alice", "client_id": "abc"}
+    assert entry["identity"] == "a@x"
 
 
 @pytest.mark.parametrize(

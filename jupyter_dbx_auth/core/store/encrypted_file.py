@@ -119,6 +119,9 @@ class EncryptedFileStore(SecretStore):
             return
         try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if os.name == "nt":  # pragma: no cover - no POSIX modes; the profile dir is private
+                self._checked_dirs.add(str(directory))
+                return
             fd = os.open(directory, os.O_RDONLY)
         except OSError as exc:
             raise StoreError(
