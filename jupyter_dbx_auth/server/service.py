@@ -30,7 +30,7 @@ from ..core.secret import Secret
 from ..core.status import Status
 from ..core.store.base import SecretStore
 from .events import EventHub
-from .pending import PendingLogins
+from .pending import PendingLogins, StateRejected
 from .redirects import DOCS_URL, callback_url, host_is_loopback
 
 log = logging.getLogger(__name__)
@@ -191,9 +191,19 @@ class DbxAuthService:
         self, *, user: str, state: str | None, code: str
     ) -> tuple[str, str | None]:
         """(connection name, next URL). Raises `StateRejected` or `DbxAuthError`."""
-        entry = self.pending.take(user, state)
+        try:
+            entry = self.pending.take(user, state)
+        except StateRejected as exc:
+            self._audit("failure", None, user=user, step="callback", reason=exc.reason)
+            raise
         conn = self.get(entry.connection)
-        tokens = await self.broker.complete_login(conn, entry.pending, code, entry.pending.state)
+        try:
+            tokens = await self.broker.complete_login(
+                conn, entry.pending, code, entry.pending.state
+            )
+        except DbxAuthError as exc:
+            self._audit("failure", conn.name, user=user, step="code_exchange", error=exc.message)
+            raise
         await self._read_identity(conn, tokens)
         self._audit("login_completed", conn.name, user=user, identity=self._identity.get(conn.name))
         self._on_status(conn.name, self.broker.status(conn))
@@ -348,7 +358,7 @@ class DbxAuthService:
 
     # -- misc -----------------------------------------------------------------------------
 
-    def _audit(self, event: str, connection: str, **fields: Any) -> None:
+    def _audit(self, event: str, connection: str | None, **fields: Any) -> None:
         if self.audit is None:
             return
         try:

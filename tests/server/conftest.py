@@ -38,7 +38,14 @@ def dbx_extra_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def jp_server_config(emulator, tmp_path, dbx_extra_config) -> dict[str, Any]:
+def dbx_emulator(emulator):
+    """The emulator the server's connections point at; a test module may override it."""
+    return emulator
+
+
+@pytest.fixture
+def jp_server_config(dbx_emulator, tmp_path, dbx_extra_config) -> dict[str, Any]:
+    emulator = dbx_emulator
     sp = emulator.service_principal(ETL_SP)
     return {
         "ServerApp": {

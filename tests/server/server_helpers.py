@@ -21,6 +21,7 @@ class Browser:
         self.server_url = server_url
         self.token = token
         self.http = httpx.AsyncClient(trust_env=False, timeout=20, follow_redirects=False)
+        self.http_host = httpx.URL(server_url).netloc.decode()
 
     async def log_in(self) -> None:
         # The login page hands out the _xsrf cookie (JupyterLab's page does so in a browser);
@@ -66,3 +67,11 @@ async def login(
     location = await sign_in_async(r.json()["authorize_url"], user, emulator.user(user)["password"])
     assert location.startswith(browser.server_url + "dbx-auth/callback?"), location
     return await browser.http.get(location)
+
+
+async def scim_me(emulator_url: str, access_token: str) -> httpx.Response:
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as http:
+        return await http.get(
+            f"{emulator_url}/api/2.0/preview/scim/v2/Me",
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
