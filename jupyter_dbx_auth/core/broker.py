@@ -26,7 +26,6 @@ Statuses (`core.status.State`) change only here; `subscribe(callback)` hears eve
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from .oauth.authorize import PendingLogin
 from .oauth.engine import OAuthEngine
 from .oauth.tokens import TokenSet
 from .secret import Secret
-from .status import State, Status, StatusCallback
+from .status import State, Status, StatusBoard, StatusCallback
 from .store.base import SecretStore
 
 log = logging.getLogger(__name__)
@@ -74,8 +73,7 @@ class TokenBroker:
         self._cache: dict[str, _Entry] = {}
         self._inflight: dict[str, asyncio.Future[TokenSet]] = {}
         self._pending: dict[str, PendingLogin] = {}  # by state: single-use
-        self._status: dict[str, Status] = {}
-        self._subscribers: list[StatusCallback] = []
+        self._board = StatusBoard()
         # A rotated refresh token the store refused to take: kept so the next refresh can still
         # spend it and try to save again, instead of spending the consumed one in the store.
         self._unsaved: dict[str, TokenSet] = {}
@@ -92,11 +90,20 @@ class TokenBroker:
             return entry.tokens
         return None
 
-    async def get_token(self, connection: Connection, *, force_refresh: bool = False) -> TokenSet:
+    async def get_token(
+        self,
+        connection: Connection,
+        *,
+        force_refresh: bool = False,
+        rejected: Secret | None = None,
+    ) -> TokenSet:
         """A usable access token for `connection`.
 
-        `force_refresh=True` (after a 401 with the current token) skips the freshness check and,
-        for U2M, always rotates using the refresh token currently in the store.
+        `force_refresh=True` skips the freshness check and, for U2M, always rotates using the
+        refresh token currently in the store. `rejected=<the access token Databricks refused>`
+        (after a 401) is the gentler force: when the cached or stored token is already another,
+        fresh one (a refresh by another caller or process), that one is returned, so N kernels
+        reporting the same 401 cause one refresh, not N.
         Raises `LoginRequired`, `ClientSecretRejected`, `CredentialsMissing`,
         `TransientOAuthError` or another `DbxAuthError`; the status says the same.
         """
@@ -106,15 +113,20 @@ class TokenBroker:
                 entry is not None
                 and entry.host == connection.host
                 and self._clock() < entry.refresh_at
+                and (rejected is None or entry.tokens.access_token != rejected)
             ):
                 return entry.tokens
-        return await self._single_flight(connection, force_refresh)
+        return await self._single_flight(
+            connection, force_refresh or rejected is not None, rejected
+        )
 
-    async def _single_flight(self, connection: Connection, force: bool) -> TokenSet:
+    async def _single_flight(
+        self, connection: Connection, force: bool, rejected: Secret | None = None
+    ) -> TokenSet:
         name = connection.name
         task = self._inflight.get(name)
         if task is None:
-            task = asyncio.ensure_future(self._obtain(connection, force))
+            task = asyncio.ensure_future(self._obtain(connection, force, rejected))
             self._inflight[name] = task
 
             def done(t: asyncio.Future[TokenSet]) -> None:
@@ -127,15 +139,17 @@ class TokenBroker:
         # Shielded: one caller giving up must not cancel the refresh the others wait for.
         return await asyncio.shield(task)
 
-    async def _obtain(self, connection: Connection, force: bool) -> TokenSet:
+    async def _obtain(
+        self, connection: Connection, force: bool, rejected: Secret | None
+    ) -> TokenSet:
         name = connection.name
         previous = self._cache.get(name)
-        self._set_status(name, Status(State.REFRESHING, warnings=self._warnings(connection)))
+        self._board.set(name, Status(State.REFRESHING, warnings=self._warnings(connection)))
         try:
-            tokens = await self._fetch(connection, force)
+            tokens = await self._fetch(connection, force, rejected)
         except LoginRequired as exc:
             self._cache.pop(name, None)
-            self._set_status(name, Status(State.LOGIN_REQUIRED, exc.message, exc.hint))
+            self._board.set(name, Status(State.LOGIN_REQUIRED, exc.message, exc.hint))
             raise
         except DbxAuthError as exc:
             warnings = self._warnings(connection)
@@ -148,18 +162,20 @@ class TokenBroker:
                         name,
                         type(exc).__name__,
                     )
-                    self._set_status(name, Status(State.ERROR, exc.message, exc.hint, warnings))
+                    self._board.set(name, Status(State.ERROR, exc.message, exc.hint, warnings))
                     return previous.tokens
-            self._set_status(name, Status(State.ERROR, exc.message, exc.hint, warnings))
+            self._board.set(name, Status(State.ERROR, exc.message, exc.hint, warnings))
             raise
         self._cache[name] = _Entry(tokens, connection.host, self.refresh_margin)
-        self._set_status(name, Status(State.OK, warnings=self._warnings(connection)))
+        self._board.set(name, Status(State.OK, warnings=self._warnings(connection)))
         return tokens
 
-    async def _fetch(self, connection: Connection, force: bool) -> TokenSet:
+    async def _fetch(
+        self, connection: Connection, force: bool, rejected: Secret | None
+    ) -> TokenSet:
         method = connection.method
         if method is AuthMethod.USER:
-            return await self._refresh_user(connection, force)
+            return await self._refresh_user(connection, force, rejected)
         if method is AuthMethod.SERVICE_PRINCIPAL:
             client_id, secret = await asyncio.to_thread(sp.credentials, self._store, connection)
             return await self._engine.client_credentials(connection, client_id, secret)
@@ -174,7 +190,9 @@ class TokenBroker:
             return TokenSet(access_token=connection.token, issued_at=self._clock())
         raise DbxAuthError(f"Unsupported auth method {method!r}.")
 
-    async def _refresh_user(self, connection: Connection, force: bool) -> TokenSet:
+    async def _refresh_user(
+        self, connection: Connection, force: bool, rejected: Secret | None
+    ) -> TokenSet:
         name = connection.name
         async with held_lock(self._store, U2M, name) as held:
             record = await held.run(self._store.get, U2M, name)
@@ -190,7 +208,8 @@ class TokenBroker:
                 stored = unsaved
             if stored is None or stored.refresh_token is None:
                 raise LoginRequired(f"Connection {name} is not signed in.")
-            if not force and self._clock() < stored.refresh_at(self.refresh_margin):
+            fresh = self._clock() < stored.refresh_at(self.refresh_margin)
+            if fresh and (not force or (rejected is not None and stored.access_token != rejected)):
                 return stored  # another process refreshed while we waited for the lock
             try:
                 tokens = await self._engine.refresh(connection, stored.refresh_token)
@@ -232,7 +251,7 @@ class TokenBroker:
             if old.expired(now):
                 del self._pending[state]
         self._pending[pending.state] = pending
-        self._set_status(connection.name, Status(State.LOGIN_PENDING))
+        self._board.set(connection.name, Status(State.LOGIN_PENDING))
         return url, pending
 
     def find_pending(self, state: str) -> PendingLogin | None:
@@ -252,7 +271,7 @@ class TokenBroker:
             or pending.connection != name
             or not pending.state_matches(state)
         ):
-            self._set_status(
+            self._board.set(
                 name,
                 Status(
                     State.ERROR,
@@ -267,7 +286,7 @@ class TokenBroker:
             )
         del self._pending[pending.state]  # single-use, whatever happens next
         if pending.expired(self._clock()):
-            self._set_status(name, Status(State.ERROR, "The sign-in took too long."))
+            self._board.set(name, Status(State.ERROR, "The sign-in took too long."))
             raise OAuthError(
                 "The sign-in took too long and expired.", hint="Start the sign-in again."
             )
@@ -276,10 +295,10 @@ class TokenBroker:
             async with held_lock(self._store, U2M, name) as held:
                 await self._save_user(held, connection, tokens)
         except DbxAuthError as exc:
-            self._set_status(name, Status(State.ERROR, exc.message, exc.hint))
+            self._board.set(name, Status(State.ERROR, exc.message, exc.hint))
             raise
         self._cache[name] = _Entry(tokens, connection.host, self.refresh_margin)
-        self._set_status(name, Status(State.OK))
+        self._board.set(name, Status(State.OK))
         return tokens
 
     async def logout(self, connection: Connection) -> None:
@@ -298,7 +317,7 @@ class TokenBroker:
                 await held.run(self._store.delete, U2M, name)
             if record and record.get("refresh_token") and record.get("host") == connection.host:
                 refresh = Secret(record["refresh_token"])
-        self._set_status(name, Status(State.LOGGED_OUT, warnings=self._warnings(connection)))
+        self._board.set(name, Status(State.LOGGED_OUT, warnings=self._warnings(connection)))
         if refresh is not None:
             try:
                 await self._engine.revoke(connection, refresh)
@@ -324,7 +343,7 @@ class TokenBroker:
         rec = sp.record(client_id, client_secret, expires_at, label)
         await asyncio.to_thread(self._store.put, sp.NAMESPACE, sp.key(connection, client_id), rec)
         self._cache.pop(connection.name, None)
-        self._set_status(connection.name, Status(State.OK, warnings=self._warnings(connection)))
+        self._board.set(connection.name, Status(State.OK, warnings=self._warnings(connection)))
 
     async def remove_service_principal(self, connection: Connection, client_id: str) -> bool:
         removed = await asyncio.to_thread(
@@ -332,7 +351,7 @@ class TokenBroker:
         )
         if connection.client_id == client_id:
             self._cache.pop(connection.name, None)
-            self._set_status(connection.name, self._initial_status(connection))
+            self._board.set(connection.name, self._initial_status(connection))
         return removed
 
     def _warnings(self, connection: Connection) -> tuple[str, ...]:
@@ -347,7 +366,7 @@ class TokenBroker:
     # -- status ----------------------------------------------------------------------------
 
     def status(self, connection: Connection) -> Status:
-        known = self._status.get(connection.name)
+        known = self._board.get(connection.name)
         return known if known is not None else self._initial_status(connection)
 
     def _initial_status(self, connection: Connection) -> Status:
@@ -366,23 +385,7 @@ class TokenBroker:
 
     def subscribe(self, callback: StatusCallback) -> Callable[[], None]:
         """Call `callback(name, status)` on every status change; returns an unsubscribe."""
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._subscribers.remove(callback)
-
-        return unsubscribe
-
-    def _set_status(self, name: str, status: Status) -> None:
-        if self._status.get(name) == status:
-            return
-        self._status[name] = status
-        for callback in list(self._subscribers):
-            try:
-                callback(name, status)
-            except Exception:
-                log.exception("A status subscriber failed for %s", name)
+        return self._board.subscribe(callback)
 
     def forget(self, connection: Connection) -> None:
         """Drop the in-memory token only (e.g. the connection's definition changed)."""

@@ -5,9 +5,13 @@ A small value type with a JSON form; the broker owns the transitions and tells s
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 
 class State(str, enum.Enum):
@@ -37,3 +41,35 @@ class Status:
 
 #: Called with (connection name, new status) after every change.
 StatusCallback = Callable[[str, Status], None]
+
+
+class StatusBoard:
+    """The latest status per connection name, and who to tell when one changes."""
+
+    def __init__(self) -> None:
+        self._status: dict[str, Status] = {}
+        self._subscribers: list[StatusCallback] = []
+
+    def get(self, name: str) -> Status | None:
+        return self._status.get(name)
+
+    def subscribe(self, callback: StatusCallback) -> Callable[[], None]:
+        """Call `callback(name, status)` on every status change; returns an unsubscribe."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def set(self, name: str, status: Status) -> None:
+        """Record `status`; subscribers hear it only when it differs from the last one."""
+        if self._status.get(name) == status:
+            return
+        self._status[name] = status
+        for callback in list(self._subscribers):
+            try:
+                callback(name, status)
+            except Exception:  # one broken subscriber must not stop the others or the broker
+                log.exception("A status subscriber failed for %s", name)

@@ -251,3 +251,34 @@ async def test_pending_login_and_tokens_never_show_secrets(emulator, engine, cap
     for text in (repr(pending), str(pending), repr(tokens), repr(broker), caplog.text):
         for value in secrets:
             assert value not in text
+
+
+async def test_rejected_token_means_one_refresh_for_many_callers(emulator, engine) -> None:
+    broker = TokenBroker(MemoryStore(), engine)
+    secret = Secret(emulator.service_principal("emulator-etl-sp")["secret"])
+    conn = sp_conn(emulator, client_secret=secret)
+    first = await broker.get_token(conn)
+    # Five kernels report a 401 for the same token at once: one new token for all of them.
+    again = await asyncio.gather(
+        *(broker.get_token(conn, rejected=first.access_token) for _ in range(5))
+    )
+    assert {id(t) for t in again} == {id(again[0])} and again[0] is not first
+    # A late report about the old token gets the new one without another request.
+    assert await broker.get_token(conn, rejected=first.access_token) is again[0]
+    assert emulator.token_requests()["client_credentials"] == 2
+
+
+async def test_short_lived_token_is_refreshed_at_half_its_life(emulator_factory) -> None:
+    short = emulator_factory(token_ttl=2)
+    async with OAuthEngine(retry=FAST) as engine:
+        broker = TokenBroker(MemoryStore(), engine, refresh_margin=300)
+        secret = Secret(short.service_principal("emulator-etl-sp")["secret"])
+        conn = sp_conn(short, client_secret=secret)
+        first = await broker.get_token(conn)
+        # A 5-minute margin on a 2-second token would refresh on every call; half-life caps it.
+        assert await broker.get_token(conn) is first
+        await asyncio.sleep(1.1)
+        assert broker.cached_token(conn) is None
+        second = await broker.get_token(conn)
+        assert second is not first and await broker.get_token(conn) is second
+    assert short.token_requests()["client_credentials"] == 2
