@@ -1,0 +1,32 @@
+"""Process options through separate emulator processes: --base-path and --token-ttl."""
+
+from __future__ import annotations
+
+import time
+
+from databricks.sdk import WorkspaceClient
+
+from .helpers import http
+
+
+def test_base_path_and_short_ttl_with_real_sdk(emulator_factory):
+    emu = emulator_factory(base_path="/proxy/8900/", token_ttl=2)
+    assert emu.url.endswith("/proxy/8900")
+    sp = emu.service_principal("emulator-etl-sp")
+    w = WorkspaceClient(host=emu.url, client_id=sp["client_id"], client_secret=sp["secret"])
+    assert w.current_user.me().display_name == "emulator-etl-sp"
+    token = w.config.oauth_token()
+    assert token.access_token
+    with http() as c:
+        meta = c.get(f"{emu.url}/.well-known/databricks-config").json()
+        assert meta["oidc_endpoint"].startswith(emu.url + "/oidc/")
+        assert (
+            c.get(emu.url.replace("/proxy/8900", "") + "/.well-known/databricks-config").status_code
+            == 404
+        )
+        time.sleep(2.1)
+        expired = c.get(
+            f"{emu.url}/api/2.0/preview/scim/v2/Me",
+            headers={"Authorization": f"Bearer {token.access_token}"},
+        )
+    assert expired.status_code == 401
