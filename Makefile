@@ -9,9 +9,12 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
+LABEXT_DIR := labextension
 LABEXT_OUT := jupyter_dbx_auth/labextension/package.json
-LABEXT_SRC := $(shell find labextension/src labextension/style -type f 2>/dev/null) \
-              labextension/package.json labextension/tsconfig.json
+LABEXT_SRC := $(shell find $(LABEXT_DIR)/src $(LABEXT_DIR)/style -type f 2>/dev/null) \
+              $(LABEXT_DIR)/package.json $(LABEXT_DIR)/tsconfig.json
+# jlpm install runs again only when the dependency set changes.
+LABEXT_DEPS := $(LABEXT_DIR)/node_modules/.jlpm-installed
 
 .PHONY: demo test pytest lint bench clean setup labextension
 
@@ -26,30 +29,41 @@ test: setup
 ui-test:
 	@if [ -f tests/ui-tests/package.json ]; then $(MAKE) --no-print-directory -C tests/ui-tests test; fi
 
-setup: $(VENV)/.installed $(VENV)/.labext-linked
+setup: $(VENV)/.installed $(VENV)/.labext-linked $(LABEXT_OUT)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-# Build tools first (jlpm comes with jupyterlab), then the package without build isolation so the
-# labextension we built is used as-is instead of rebuilt in a throwaway environment.
+# Build tools first (jlpm and jupyter-builder come with jupyterlab; hatchling needs `editables` for
+# `pip install -e` without isolation), then the package without build isolation so the
+# labextension we built is used as-is instead of rebuilt in a throwaway environment (the hatch
+# build hook skips npm when the built labextension exists).
 $(VENV)/.tools: | $(PY)
-	$(PY) -m pip install -q hatchling 'hatch-jupyter-builder>=0.9' 'jupyterlab>=4.2,<5'
+	$(PY) -m pip install -q hatchling 'hatch-jupyter-builder>=0.9' 'jupyterlab>=4.2,<5' \
+	  'jupyter-builder>=1.2' editables
 	touch $@
 
-$(LABEXT_OUT): $(VENV)/.tools $(LABEXT_SRC)
-	cd labextension && jlpm install && jlpm build:prod
+# yarn.lock is committed; under CI=true jlpm refuses to change it (immutable install).
+$(LABEXT_DEPS): $(VENV)/.tools $(LABEXT_DIR)/package.json $(LABEXT_DIR)/yarn.lock \
+                $(LABEXT_DIR)/.yarnrc.yml
+	cd $(LABEXT_DIR) && jlpm install
+	touch $@
+
+$(LABEXT_OUT): $(LABEXT_DEPS) $(LABEXT_SRC)
+	cd $(LABEXT_DIR) && jlpm build:prod
 	touch $@
 
 labextension: $(LABEXT_OUT)
 
-$(VENV)/.installed: pyproject.toml $(VENV)/.tools $(LABEXT_OUT)
+# Rebuilding the labextension does not reinstall the package: the editable install and the
+# develop symlink point at jupyter_dbx_auth/labextension, which the build rewrites in place.
+$(VENV)/.installed: pyproject.toml $(VENV)/.tools | $(LABEXT_OUT)
 	$(PY) -m pip install -q --no-build-isolation -e '.[dev]'
 	touch $@
 
 $(VENV)/.labext-linked: $(VENV)/.installed
-	$(BIN)/jupyter labextension develop --overwrite . >/dev/null
+	$(BIN)/jupyter-builder develop --overwrite . >/dev/null
 	$(BIN)/jupyter server extension enable --sys-prefix jupyter_dbx_auth >/dev/null
 	touch $@
 
