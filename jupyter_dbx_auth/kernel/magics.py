@@ -1,19 +1,196 @@
-"""IPython magics. Kept import-light: Databricks clients load only when a client is asked for."""
+"""IPython magics: `%dbx_connect`, `%dbx_status`, `%dbx_logout`, `%dbx_login`.
+
+Kept import-light: this module imports IPython only (already loaded in a kernel). httpx, the core
+engine, databricks-sdk and ipywidgets load when a magic runs, so `%load_ext jupyter_dbx_auth`
+stays fast.
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from IPython.core.magic import Magics, magics_class
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+CONNECT_EXAMPLES = """
+Examples::
+
+  %dbx_connect ws                     # w = WorkspaceClient for connection/profile "ws"
+  %dbx_connect ws --as prod           # ... injected as `prod` instead of `w`
+  %dbx_connect etl --sp nightly       # as the stored service principal labelled "nightly"
+  %dbx_connect admin --account        # a = AccountClient
+  %dbx_connect ws --sql --warehouse 1234567890abcdef   # conn = databricks.sql connection
+  %dbx_connect --host https://adb-123.4.azuredatabricks.net
+
+Then ``w.current_user.me()``. Tokens are refreshed shortly before they expire: the client keeps
+working for as long as the notebook runs. ``%dbx_status`` shows every connection.
+"""
+
+
+class DbxMagicError(Exception):
+    """A problem a person can act on: shown as two lines, without a traceback."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython (and ipykernel) print these lines instead of a traceback.
+        return [f"dbx-auth: {self.message}"] + ([self.hint] if self.hint else [])
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+def _friendly(exc: BaseException) -> DbxMagicError:
+    from ..core.errors import DbxAuthError
+
+    if isinstance(exc, DbxAuthError):
+        return DbxMagicError(exc.message, exc.hint)
+    # Anything else (e.g. the sdk refusing a host) as its type and message only: sdk messages
+    # name hosts and settings, never our token.
+    return DbxMagicError(f"{type(exc).__name__}: {exc}", "")
+
+
+class _PrintUI:
+    """The magic's login UI: a link (HTML in a notebook), then one updating progress line."""
+
+    def __init__(self) -> None:
+        self._handle: Any = None
+
+    def link(self, url: str, name: str) -> None:
+        from IPython.display import HTML, display
+
+        text = f"Sign in to {name}: open {url} (a new browser tab)."
+        html = (
+            f'<a href="{_escape(url)}" target="_blank" rel="opener">Sign in to Databricks '
+            f"({_escape(name)})</a> &mdash; the browser opens the Databricks sign-in page."
+        )
+        display({"text/plain": text, "text/html": html}, raw=True)
+        self._handle = display(HTML("<i>Waiting for the sign-in...</i>"), display_id=True)
+
+    def progress(self, text: str) -> None:
+        if self._handle is not None:
+            self._handle.update({"text/plain": text}, raw=True)
+        else:
+            print(text, file=sys.stderr)
+
+    def done(self) -> None:
+        if self._handle is not None:
+            self._handle.update({"text/plain": ""}, raw=True)
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
 
 
 @magics_class
 class DatabricksMagics(Magics):
-    """`%dbx_connect`, `%dbx_status`, `%dbx_logout`, `%dbx_login` (see the kernel issue)."""
+    """Connect notebooks to Databricks with the identity the Jupyter server signed in."""
+
+    @magic_arguments()
+    @argument("name", nargs="?", help="Connection or .databrickscfg profile name.")
+    @argument("--host", help="Workspace or account console URL instead of a name.")
+    @argument("--user", action="store_true", help="Sign in as yourself (U2M).")
+    @argument("--sp", metavar="LABEL", help="A stored service principal (label or client id).")
+    @argument("--account", action="store_true", help="Give an AccountClient (`a`).")
+    @argument("--sql", action="store_true", help="Give a databricks.sql connection (`conn`).")
+    @argument("--warehouse", metavar="ID", help="SQL warehouse id (with --sql).")
+    @argument("--http-path", dest="http_path", metavar="PATH", help="SQL HTTP path (with --sql).")
+    @argument("--as", dest="var", metavar="VAR", help="Variable to assign instead of w/a/conn.")
+    @argument("--timeout", type=float, default=None, help="Seconds to wait for a browser sign-in.")
+    @line_magic
+    def dbx_connect(self, line: str) -> None:
+        """Inject a Databricks client whose token is refreshed before it expires."""
+        args = parse_argstring(self.dbx_connect, line)
+        if args.var is not None and not args.var.isidentifier():
+            raise DbxMagicError(f"--as {args.var!r} is not a Python name.", "Use e.g. --as w2.")
+        if args.warehouse or args.http_path:
+            args.sql = True
+        from .connect import LOGIN_TIMEOUT, ConnectOptions, connect
+
+        options = ConnectOptions(
+            name=args.name,
+            host=args.host,
+            sp=args.sp,
+            user=args.user,
+            account=args.account,
+            sql=args.sql,
+            warehouse=args.warehouse,
+            http_path=args.http_path,
+            var=args.var,
+            login_timeout=args.timeout if args.timeout is not None else LOGIN_TIMEOUT,
+        )
+        try:
+            result = connect(options, ui=_PrintUI())
+        except KeyboardInterrupt:
+            raise DbxMagicError(
+                "Cancelled while waiting for the sign-in.", "Run %dbx_connect again to retry."
+            ) from None
+        except Exception as exc:
+            raise _friendly(exc) from None
+        self.shell.user_ns[result.var] = result.client
+        print(result.summary())
+
+    dbx_connect.__doc__ = (dbx_connect.__doc__ or "") + CONNECT_EXAMPLES
+
+    @line_magic
+    def dbx_status(self, line: str) -> Any:
+        """A table of connections: name, identity, method, status, token expiry, warnings."""
+        from .status import status_table
+
+        try:
+            return status_table()
+        except Exception as exc:
+            raise _friendly(exc) from None
+
+    @magic_arguments()
+    @argument("name", help="Connection to sign out of.")
+    @line_magic
+    def dbx_logout(self, line: str) -> None:
+        """Forget the connection's tokens (the server also revokes them when it can)."""
+        args = parse_argstring(self.dbx_logout, line)
+        from .backends import current_backend
+
+        try:
+            current_backend().logout(args.name)
+        except Exception as exc:
+            raise _friendly(exc) from None
+        print(f"Signed out of {args.name}.")
+
+    @line_magic
+    def dbx_login(self, line: str) -> Any:
+        """The connection picker widget (the same as `jupyter_dbx_auth.picker()`)."""
+        from .widgets import picker
+
+        return picker(line.strip() or None)
+
+
+def complete_connection_names(_ipython: Any, event: Any) -> list[str]:
+    """Tab completion for `%dbx_connect` / `%dbx_logout`: connection names (and `--sp` labels)."""
+    from .backends import current_backend
+
+    try:
+        backend = current_backend()
+        words = event.text_until_cursor.split()
+        if len(words) >= 2 and (words[-1] == "--sp" or words[-2] == "--sp"):
+            name = next((w for w in words[1:] if not w.startswith("-")), None)
+            if name:
+                sps = backend.service_principals(name)
+                return [str(sp.get("label") or sp.get("client_id")) for sp in sps]
+        return [c.name for c in backend.connections() if c.method != "?"]
+    except Exception:
+        return []  # completion must never raise into the editor
 
 
 def register(ipython: Any) -> None:
     ipython.register_magics(DatabricksMagics)
+    for magic in ("%dbx_connect", "%dbx_logout", "%dbx_login"):
+        ipython.set_hook("complete_command", complete_connection_names, str_key=magic)
 
 
 def unregister(ipython: Any) -> None:

@@ -1,0 +1,253 @@
+"""One connect operation shared by `%dbx_connect`, the picker's Connect button and `connect()`.
+
+Resolve the connection, get a first token (waiting for a browser sign-in when a U2M connection is
+not signed in yet and a Jupyter server is there to receive it), then build the client: a
+`WorkspaceClient`, an `AccountClient` or a `databricks.sql` connection whose credentials read one
+`TokenCache`. Returns the client, the variable name it goes to by default and a one-line summary.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.errors import ConfigError, CredentialsMissing, DbxAuthError, LoginRequired
+from .backends import Backend, ConnectionInfo, current_backend
+from .tokens import KernelToken, TokenCache
+
+#: How long `%dbx_connect` waits for a browser sign-in by default.
+LOGIN_TIMEOUT = 300.0
+
+SP_MISSING_HINT = (
+    'Add the secret with jupyter_dbx_auth.picker() ("Add service principal") or in the '
+    "Databricks sidebar, then run %dbx_connect again."
+)
+
+
+@dataclass
+class ConnectOptions:
+    name: str | None = None
+    host: str | None = None
+    sp: str | None = None  # label or client id of a stored service principal
+    user: bool = False  # insist on the user login (U2M)
+    account: bool = False
+    sql: bool = False
+    warehouse: str | None = None
+    http_path: str | None = None
+    var: str | None = None
+    login_timeout: float = LOGIN_TIMEOUT
+
+
+@dataclass
+class Connected:
+    client: Any
+    var: str
+    info: ConnectionInfo
+    cache: TokenCache
+    identity: str | None
+    kind: str  # "workspace" | "account" | "sql"
+    via: str  # backend kind
+    sp: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self, now: float | None = None) -> str:
+        token = self.cache.peek()
+        who = self.identity or (f"service principal {self.sp}" if self.sp else "unknown identity")
+        what = {"workspace": "WorkspaceClient", "account": "AccountClient", "sql": "SQL"}[self.kind]
+        return (
+            f"{self.var} = {what} for {self.info.name} ({self.info.host}) as {who}, "
+            f"{self.info.method if not self.sp else 'm2m'} via {self.via}; "
+            f"{describe_expiry(token, now)}, refreshed automatically."
+        )
+
+
+class LoginUI:
+    """How a waiting login shows itself; the magic prints, the picker updates its status line."""
+
+    def link(self, url: str, name: str) -> None:  # pragma: no cover - overridden
+        print(f"Sign in to {name}: {url}")
+
+    def progress(self, text: str) -> None:  # pragma: no cover - overridden
+        print(text)
+
+    def done(self) -> None:  # pragma: no cover - overridden
+        pass
+
+
+def describe_expiry(token: KernelToken | None, now: float | None = None) -> str:
+    if token is None:
+        return "no token yet"
+    if token.expires_at is None:
+        return "token does not expire"
+    now = time.time() if now is None else now
+    left = token.expires_at - now
+    clock = time.strftime("%H:%M:%S", time.localtime(token.expires_at))
+    if left <= 0:
+        return f"token expired at {clock}"
+    return f"token valid until {clock} ({_duration(left)})"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds} s"
+
+
+def pick_sp(backend: Backend, info: ConnectionInfo, wanted: str) -> dict[str, Any]:
+    """A stored service principal of `info` by label or client id."""
+    sps = backend.service_principals(info.name)
+    for sp in sps:
+        if wanted in (sp.get("label"), sp.get("client_id")):
+            if not sp.get("has_secret", True):
+                break
+            return sp
+    if info.method == "m2m" and wanted == info.client_id:
+        return {"client_id": info.client_id, "label": ""}
+    known = ", ".join(str(sp.get("label") or sp.get("client_id")) for sp in sps) or "none stored"
+    raise CredentialsMissing(
+        f"No secret is stored for service principal {wanted!r} of connection {info.name} "
+        f"(stored: {known}).",
+        hint=SP_MISSING_HINT,
+    )
+
+
+def connect(
+    options: ConnectOptions,
+    *,
+    backend: Backend | None = None,
+    ui: LoginUI | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Connected:
+    backend = backend or current_backend()
+    if options.sql and options.account:
+        raise ConfigError("--sql and --account cannot be combined.", hint="Pick one of them.")
+    if options.sql and not (options.warehouse or options.http_path):
+        raise ConfigError(
+            "A SQL connection needs a warehouse.",
+            hint="Add --warehouse ID (from the warehouse's Connection details) or --http-path.",
+        )
+    if options.user and options.sp:
+        raise ConfigError("--user and --sp cannot be combined.", hint="Pick one of them.")
+    info = backend.info(options.name, host=options.host)
+    if options.user and info.method != "u2m":
+        raise ConfigError(
+            f"Connection {info.name} signs in with {info.method}, not as a user.",
+            hint="Drop --user, or use a connection whose auth type is databricks-cli (U2M).",
+        )
+    client_id = None
+    if options.sp:
+        client_id = str(pick_sp(backend, info, options.sp)["client_id"])
+    if options.account:
+        info = backend.account_info(info)
+    cache = TokenCache(backend.fetcher(info, client_id=client_id), label=info.name)
+    _first_token(backend, info, cache, options, ui or LoginUI(), sleep, sp=client_id)
+    if not client_id and backend.kind == "server":
+        info = _refreshed_info(backend, info)
+    kind = "sql" if options.sql else ("account" if info.account else "workspace")
+    client = _build(kind, cache, info, options)
+    identity = info.identity if not client_id else None
+    if identity is None:
+        identity = _who(cache, info)
+    var = options.var or {"workspace": "w", "account": "a", "sql": "conn"}[kind]
+    return Connected(client, var, info, cache, identity, kind, backend.kind, sp=client_id)
+
+
+def _first_token(
+    backend: Backend,
+    info: ConnectionInfo,
+    cache: TokenCache,
+    options: ConnectOptions,
+    ui: LoginUI,
+    sleep: Callable[[float], None],
+    *,
+    sp: str | None,
+) -> None:
+    try:
+        cache.token()
+        return
+    except CredentialsMissing as exc:
+        hint = exc.hint if backend.kind == "in-process" else SP_MISSING_HINT
+        raise CredentialsMissing(exc.message, hint=hint) from None
+    except LoginRequired:
+        if sp or info.method != "u2m":
+            raise
+    # Not signed in (or the sign-in expired): start a login and wait for the server to say ok.
+    url = backend.start_login(info.name)
+    ui.link(url, info.name)
+    deadline = time.monotonic() + options.login_timeout
+    started = time.monotonic()
+    try:
+        while True:
+            sleep(1.0)
+            waited = time.monotonic() - started
+            ui.progress(f"Waiting for the sign-in to {info.name} in the browser... {waited:.0f} s")
+            current = backend.info(info.name)
+            if current.status == "ok":
+                break
+            if time.monotonic() >= deadline:
+                raise LoginRequired(
+                    f"The sign-in to {info.name} did not finish within "
+                    f"{options.login_timeout:.0f} s.",
+                    hint="Open the sign-in link above (allow pop-ups), finish the sign-in, then "
+                    "run %dbx_connect again; --timeout SECONDS waits longer.",
+                )
+    finally:
+        ui.done()
+    cache.token()
+
+
+def _refreshed_info(backend: Backend, info: ConnectionInfo) -> ConnectionInfo:
+    try:
+        return backend.info(info.name)
+    except DbxAuthError:
+        return info
+
+
+def _build(kind: str, cache: TokenCache, info: ConnectionInfo, options: ConnectOptions) -> Any:
+    from . import sdk
+
+    if kind == "account":
+        if not info.account_id:
+            raise ConfigError(
+                f"Connection {info.name} has no account id.",
+                hint="Set account_id on the connection (or DATABRICKS_ACCOUNT_ID).",
+            )
+        return sdk.account_client(cache, info.host, info.account_id)
+    if kind == "sql":
+        from .sql import sql_connect, warehouse_path
+
+        path = options.http_path or warehouse_path(str(options.warehouse))
+        return sql_connect(cache, info.host, http_path=path)
+    return sdk.workspace_client(cache, info.host)
+
+
+def _who(cache: TokenCache, info: ConnectionInfo) -> str | None:
+    """SCIM Me with the token we hold: the name for the one-line summary (best effort)."""
+    import httpx
+
+    token = cache.token()
+    url = (
+        f"{info.host}/api/2.0/accounts/{info.account_id}/scim/v2/Me"
+        if info.account
+        else f"{info.host}/api/2.0/preview/scim/v2/Me"
+    )
+    try:
+        r = httpx.get(url, headers={"Authorization": token.authorization()}, timeout=10)
+        body = r.json() if r.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError):
+        return None
+    return identity_from_scim(body)
+
+
+def identity_from_scim(body: dict[str, Any]) -> str | None:
+    app = body.get("applicationId")
+    if app:  # a service principal: its display name says more than its application id
+        name = body.get("displayName")
+        return f"service principal {name} ({app})"[:200] if name else f"service principal {app}"
+    who = body.get("userName") or body.get("displayName")
+    return str(who)[:200] if who else None

@@ -1,0 +1,197 @@
+"""A small sync client for the Jupyter server's kernel API (`{base_url}dbx-auth/api/...`).
+
+Kernels started by a Jupyter server with the extension inherit two environment variables: the
+server's loopback URL and a per-server kernel key (`Authorization: DbxKernelKey <key>`). Sync
+(`httpx.Client`) because the databricks-sdk and databricks-sql-connector call header factories
+synchronously, from whatever thread makes the request; one pooled keep-alive connection keeps a
+token fetch to about a millisecond.
+
+Errors come back as the server wrote them (`{"message", "hint", "error"}`) and are raised as the
+core's exception types, so callers handle one hierarchy whichever side made the token.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from ..core import errors
+from ..core.secret import Secret
+from .tokens import KernelToken
+
+# Same names as `jupyter_dbx_auth.server.kernel_key` (not imported: the kernel must not import
+# the server package, which pulls in jupyter_server).
+ENV_KEY = "JUPYTER_DBX_AUTH_KERNEL_KEY"
+ENV_URL = "JUPYTER_DBX_AUTH_SERVER_URL"
+SCHEME = "DbxKernelKey"
+
+_ERRORS: dict[str, type[errors.DbxAuthError]] = {
+    "LoginRequired": errors.LoginRequired,
+    "CredentialsMissing": errors.CredentialsMissing,
+    "ClientSecretRejected": errors.ClientSecretRejected,
+    "TransientOAuthError": errors.TransientOAuthError,
+    "ConfigError": errors.ConfigError,
+    "DiscoveryError": errors.DiscoveryError,
+    "OAuthError": errors.OAuthError,
+}
+
+
+class ServerAPIError(errors.DbxAuthError):
+    """The Jupyter server answered with an error that has no more specific type."""
+
+    def __init__(self, message: str, *, status: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class ServerClient:
+    """The kernel key and the server URL, and one method per kernel API endpoint."""
+
+    def __init__(
+        self,
+        url: str,
+        key: Secret,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = url if url.endswith("/") else url + "/"
+        self._api = self.url + "dbx-auth/api/"
+        self._http = httpx.Client(
+            headers={"Authorization": f"{SCHEME} {key.reveal()}"},
+            timeout=timeout,
+            trust_env=False,  # loopback: a proxy from the environment must not see the key
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"<ServerClient {self.url!r}>"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServerClient | None:
+        """The client for the server that started this kernel, or None (no server)."""
+        env = os.environ if env is None else env
+        url, key = env.get(ENV_URL), env.get(ENV_KEY)
+        if not url or not key:
+            return None
+        return cls(url, Secret(key))
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- endpoints --------------------------------------------------------------------------
+
+    def token(
+        self, connection: str, *, client_id: str | None = None, refresh: bool = False
+    ) -> KernelToken:
+        params = {"connection": connection}
+        if client_id:
+            params["client_id"] = client_id
+        if refresh:
+            params["refresh"] = "1"
+        body = self._request("GET", "token", params=params)
+        access = body.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise ServerAPIError("The Jupyter server returned no access token.", status=502)
+        expires = body.get("expires_at")
+        return KernelToken(
+            access_token=Secret(access),
+            expires_at=float(expires) if isinstance(expires, (int, float)) else None,
+            token_type=str(body.get("token_type") or "Bearer"),
+            host=str(body.get("host") or ""),
+            account=bool(body.get("account")),
+            account_id=body.get("account_id") or None,
+        )
+
+    def connections(self) -> dict[str, Any]:
+        """`{"connections": [...], "problems": [...], "store": {...}}` (no token, ever)."""
+        return self._request("GET", "connections")
+
+    def start_login(self, connection: str) -> str:
+        """The same-origin path of the page that starts the sign-in for a browser."""
+        body = self._request("POST", f"connections/{_quote(connection)}/login", json={})
+        return str(body.get("login_url") or "")
+
+    def logout(self, connection: str) -> dict[str, Any]:
+        return self._request("POST", f"connections/{_quote(connection)}/logout", json={})
+
+    def service_principals(self, connection: str | None = None) -> list[dict[str, Any]]:
+        params = {"connection": connection} if connection else None
+        body = self._request("GET", "service-principals", params=params)
+        return list(body.get("service_principals") or [])
+
+    def add_service_principal(
+        self,
+        connection: str,
+        client_id: str,
+        client_secret: Secret,
+        *,
+        expires_at: float | str | None = None,
+        label: str = "",
+    ) -> dict[str, Any]:
+        return self._request(
+            "POST",
+            "service-principals",
+            json={
+                "connection": connection,
+                "client_id": client_id,
+                "client_secret": client_secret.reveal(),  # to the server, the secrets' holder
+                "expires_at": expires_at,
+                "label": label,
+            },
+        )
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        try:
+            response = self._http.request(method, self._api + path, **kw)
+        except httpx.HTTPError as exc:
+            raise errors.DbxAuthError(
+                f"Cannot reach the Jupyter server at {self.url} ({type(exc).__name__}).",
+                hint="Check that Jupyter is still running; restart the kernel if the server "
+                "was restarted.",
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        if response.status_code >= 400:
+            raise _error(response.status_code, body)
+        return body
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+def _error(status: int, body: Mapping[str, Any]) -> errors.DbxAuthError:
+    # The server writes messages from names and IdP error codes only; we pass on just those two
+    # fields, never the raw body.
+    message = str(body.get("message") or f"The Jupyter server answered HTTP {status}.")
+    hint = str(body.get("hint") or "") or None
+    cls = _ERRORS.get(str(body.get("error") or ""))
+    if cls is not None:
+        return cls(message, hint=hint)
+    return ServerAPIError(message, status=status, hint=hint)
+
+
+def wait_until(
+    predicate: Any, *, timeout: float, interval: float = 0.5, clock: Any = time.monotonic
+) -> bool:
+    """Poll `predicate()` until it is true or `timeout` passes (KeyboardInterrupt propagates)."""
+    deadline = clock() + timeout
+    while True:
+        if predicate():
+            return True
+        if clock() >= deadline:
+            return False
+        time.sleep(interval)

@@ -1,0 +1,68 @@
+"""`%dbx_status`: one row per connection, as text and as an HTML table. No token, ever."""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass
+
+from .backends import Backend, ConnectionInfo, current_backend
+
+COLUMNS = ("connection", "identity", "method", "status", "token expires", "warnings")
+
+
+def _expiry(info: ConnectionInfo, now: float) -> str:
+    if info.expires_at is None:
+        return ""
+    left = info.expires_at - now
+    clock = time.strftime("%H:%M:%S", time.localtime(info.expires_at))
+    return f"{clock} (in {int(left)} s)" if left > 0 else f"{clock} (expired)"
+
+
+def _row(info: ConnectionInfo, now: float) -> tuple[str, ...]:
+    notes = list(info.warnings)
+    if info.message and info.status not in ("ok",):
+        notes.insert(0, info.message)
+    return (
+        info.name,
+        info.identity or "",
+        info.method + (" (account)" if info.account else ""),
+        info.status,
+        _expiry(info, now),
+        "; ".join(notes),
+    )
+
+
+@dataclass(frozen=True)
+class StatusTable:
+    rows: tuple[tuple[str, ...], ...]
+    via: str
+
+    def __repr__(self) -> str:
+        if not self.rows:
+            return f"No Databricks connections ({self.via})."
+        widths = [max(len(r[i]) for r in (COLUMNS, *self.rows)) for i in range(len(COLUMNS))]
+
+        def line(row: tuple[str, ...]) -> str:
+            return "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+
+        return "\n".join([line(COLUMNS), *(line(r) for r in self.rows), f"({self.via})"])
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
+            for row in self.rows
+        )
+        return (
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            f"<small>{html.escape(self.via)}</small>"
+        )
+
+
+def status_table(backend: Backend | None = None) -> StatusTable:
+    backend = backend or current_backend()
+    now = time.time()
+    rows = tuple(_row(c, now) for c in backend.connections())
+    via = "tokens from the Jupyter server" if backend.kind == "server" else "in-process, no server"
+    return StatusTable(rows, via)

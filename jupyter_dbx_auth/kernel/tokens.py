@@ -1,0 +1,142 @@
+"""The kernel's access token cache: the one object every client's header factory reads.
+
+A kernel holds short-lived access tokens only. `TokenCache` keeps the current one and the
+`Authorization` header built from it, and asks its token source (the Jupyter server's kernel API,
+or the in-process broker when there is no server) for a new one shortly before expiry.
+
+Hot path (`headers()`): one attribute read, one clock call, one comparison, no lock. Slow path:
+one thread fetches while the others wait for its result (single-flight); a failed refresh while
+the current token is still valid keeps the current token and tries again a second later, because
+a short outage of the server must not break a running notebook that still holds a good token.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..core.secret import Secret
+
+log = logging.getLogger(__name__)
+
+#: Seconds before expiry at which a new token is asked for. Shorter than the server's own margin
+#: (5 minutes, capped at half the token's life) so that the server has refreshed by then, and long
+#: enough that databricks-sql-connector, which keeps a token until one minute before its JWT
+#: expiry, asks us again while ours is already the new one.
+DEFAULT_MARGIN = 90.0
+#: Never ask again sooner than this after a fetch (a server returning a nearly expired token
+#: must not turn every request into a fetch).
+MIN_INTERVAL = 1.0
+
+
+@dataclass(frozen=True, repr=False)
+class KernelToken:
+    """An access token as a kernel holds it. `repr()` shows the expiry, never the token."""
+
+    access_token: Secret
+    expires_at: float | None  # epoch seconds; None: does not expire (PAT)
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a token
+    host: str = ""
+    account: bool = False
+    account_id: str | None = None
+
+    def authorization(self) -> str:
+        return f"{self.token_type} {self.access_token.reveal()}"
+
+    def __repr__(self) -> str:
+        return f"KernelToken(host={self.host!r}, expires_at={self.expires_at!r})"
+
+
+#: `fetch(force)` returns a token; `force=True` asks for a new one even if the source has a
+#: cached token (e.g. after Databricks refused the current one).
+Fetch = Callable[[bool], KernelToken]
+
+
+class TokenCache:
+    """Cached token + header for one connection; thread-safe, single-flight refresh."""
+
+    def __init__(
+        self,
+        fetch: Fetch,
+        *,
+        margin: float = DEFAULT_MARGIN,
+        clock: Callable[[], float] = time.time,
+        label: str = "",
+    ) -> None:
+        self._fetch = fetch
+        self.margin = margin
+        self._clock = clock
+        self.label = label
+        self._lock = threading.Lock()
+        # (refresh_at, header value, token): replaced as a whole so readers need no lock.
+        self._state: tuple[float, str, KernelToken] | None = None
+
+    def __repr__(self) -> str:
+        state = self._state
+        expires = state[2].expires_at if state else None
+        return f"<TokenCache {self.label!r} expires_at={expires!r}>"
+
+    # -- hot path ---------------------------------------------------------------------------
+
+    def headers(self) -> dict[str, str]:
+        """`{"Authorization": "Bearer ..."}` with a token valid for a while yet."""
+        state = self._state
+        if state is not None and self._clock() < state[0]:
+            return {"Authorization": state[1]}
+        return {"Authorization": self._refresh(state, force=False)[1]}
+
+    def token(self) -> KernelToken:
+        state = self._state
+        if state is not None and self._clock() < state[0]:
+            return state[2]
+        return self._refresh(state, force=False)[2]
+
+    def peek(self) -> KernelToken | None:
+        """The current token without any fetch (status lines, countdowns)."""
+        state = self._state
+        return state[2] if state else None
+
+    # -- slow path --------------------------------------------------------------------------
+
+    def refresh(self, *, force: bool = True) -> KernelToken:
+        """A new token now (force: even if the source still caches the current one)."""
+        return self._refresh(self._state, force=force)[2]
+
+    def _refresh(
+        self, seen: tuple[float, str, KernelToken] | None, *, force: bool
+    ) -> tuple[float, str, KernelToken]:
+        with self._lock:
+            current = self._state
+            if current is not seen and current is not None and self._clock() < current[0]:
+                return current  # another thread refreshed while we waited for the lock
+            try:
+                token = self._fetch(force)
+            except Exception as exc:
+                now = self._clock()
+                if current is not None and _valid_for(current[2], now) > 5.0:
+                    log.warning(
+                        "Refreshing the token of %s failed (%s); using the current one for now",
+                        self.label or "a connection",
+                        type(exc).__name__,
+                    )
+                    self._state = (now + MIN_INTERVAL, current[1], current[2])
+                    return self._state
+                raise
+            self._state = (self._refresh_at(token), token.authorization(), token)
+            return self._state
+
+    def _refresh_at(self, token: KernelToken) -> float:
+        now = self._clock()
+        if token.expires_at is None:
+            return float("inf")
+        remaining = token.expires_at - now
+        # A quarter of what is left, at most `margin`: a 5-second token is used for ~4 s.
+        at = token.expires_at - min(self.margin, max(0.0, remaining) / 4)
+        return max(at, min(now + MIN_INTERVAL, token.expires_at))
+
+
+def _valid_for(token: KernelToken, now: float) -> float:
+    return float("inf") if token.expires_at is None else token.expires_at - now
