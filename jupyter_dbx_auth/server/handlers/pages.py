@@ -70,7 +70,7 @@ class LoginStartHandler(DbxAuthPageHandler):
     @tornado.web.authenticated
     @authorized("write", resource=AUTH_RESOURCE)
     async def get(self, name: str) -> None:
-        raw_next = self.get_query_argument("next", None)
+        raw_next = self.get_query_argument("next", None, strip=False)
         next_url = safe_next(raw_next, self.base_url)
         if raw_next and next_url is None:
             return self.fail("The page to return to is not on this Jupyter server.")
