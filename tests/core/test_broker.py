@@ -282,3 +282,31 @@ async def test_short_lived_token_is_refreshed_at_half_its_life(emulator_factory)
         second = await broker.get_token(conn)
         assert second is not first and await broker.get_token(conn) is second
     assert short.token_requests()["client_credentials"] == 2
+
+
+class FlakyStore(MemoryStore):
+    """A store whose next `put` fails (disk full, keyring hiccup)."""
+
+    fail_puts = 0
+
+    def put(self, namespace, key, record) -> None:
+        if self.fail_puts:
+            self.fail_puts -= 1
+            raise OSError("disk full")
+        super().put(namespace, key, record)
+
+
+async def test_rotated_refresh_token_survives_a_failed_store_write(emulator, engine) -> None:
+    store, clock = FlakyStore(), Clock()
+    broker = TokenBroker(store, engine, clock=clock)
+    conn = user_conn(emulator)  # single-use refresh tokens: losing the rotated one is fatal
+    pending, params = await sign_in_user(broker, emulator, conn)
+    await broker.complete_login(conn, pending, params["code"], params["state"])
+    store.fail_puts = 1
+    rotated = await broker.get_token(conn, force_refresh=True)  # saved in memory only
+    assert Secret(store.get("u2m", "emu")["refresh_token"]) != rotated.refresh_token
+    # The next refresh spends the rotated token kept in memory (the stored one is dead) and
+    # this time the store takes the result.
+    latest = await broker.get_token(conn, force_refresh=True)
+    assert Secret(store.get("u2m", "emu")["refresh_token"]) == latest.refresh_token
+    assert broker.status(conn).state is State.OK
