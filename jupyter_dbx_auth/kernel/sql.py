@@ -41,7 +41,7 @@ def sql_connect(cache: TokenCache, host: str, *, http_path: str, **kwargs: Any) 
 
     An `http://` host (the emulator or a local test endpoint) cannot be expressed as
     `server_hostname` (the connector always prefixes https), so it goes in as the connector's
-    `_connection_uri`.
+    `_connection_uri`, with the connector's telemetry off.
     """
     from databricks import sql
 
@@ -54,4 +54,7 @@ def sql_connect(cache: TokenCache, host: str, *, http_path: str, **kwargs: Any) 
     }
     if parts.scheme == "http":
         options.setdefault("_connection_uri", f"{host.rstrip('/')}/{http_path.lstrip('/')}")
+        # Telemetry and its feature-flag lookup always use https://server_hostname, which a
+        # plain-http loopback endpoint cannot answer (each attempt retries for seconds).
+        options.setdefault("enable_telemetry", False)
     return sql.connect(**options)
