@@ -10,7 +10,20 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["__version__", "load_ipython_extension"]
+__all__ = ["__version__", "connect", "load_ipython_extension", "picker"]
+
+
+def __getattr__(name: str) -> Any:
+    # `picker` and `connect` load the kernel side (httpx, ipywidgets) on first use only.
+    if name == "picker":
+        from .kernel.widgets import picker
+
+        return picker
+    if name == "connect":
+        from .kernel.connect import connect_client
+
+        return connect_client
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -251,3 +251,32 @@ def identity_from_scim(body: dict[str, Any]) -> str | None:
         return f"service principal {name} ({app})"[:200] if name else f"service principal {app}"
     who = body.get("userName") or body.get("displayName")
     return str(who)[:200] if who else None
+
+
+def connect_client(
+    name: str | None = None,
+    *,
+    host: str | None = None,
+    sp: str | None = None,
+    account: bool = False,
+    warehouse: str | None = None,
+    http_path: str | None = None,
+    login_timeout: float = LOGIN_TIMEOUT,
+) -> Any:
+    """`jupyter_dbx_auth.connect(name)`: the client `%dbx_connect` would inject, returned.
+
+    A `WorkspaceClient` (an `AccountClient` for an account connection or with `account=True`, a
+    `databricks.sql` connection with `warehouse=` or `http_path=`) whose token is refreshed
+    shortly before it expires.
+    """
+    options = ConnectOptions(
+        name=name,
+        host=host,
+        sp=sp,
+        account=account,
+        sql=bool(warehouse or http_path),
+        warehouse=warehouse,
+        http_path=http_path,
+        login_timeout=login_timeout,
+    )
+    return connect(options).client

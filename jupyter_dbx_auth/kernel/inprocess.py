@@ -185,10 +185,11 @@ class InProcessBroker:
         self._connections[target.name] = target
 
     def service_principals(self, conn: Connection) -> list[dict[str, Any]]:
-        prefix = f"{conn.name}/"
+        # Keys: "<name>/<client id>" (the connection's own SP) or "<name>#sp:<id>/<id>".
+        prefixes = (f"{conn.name}/", f"{conn.name}#sp:")
         out = []
         for key, record in self.store.items("sp"):
-            if key.startswith(prefix):
+            if key.startswith(prefixes):
                 out.append(
                     {
                         "connection": conn.name,

@@ -145,6 +145,20 @@ class ServerClient:
             },
         )
 
+    def events(self) -> Any:
+        """Yield each server-sent event's JSON data (`snapshot`, then `status` per change)."""
+        import json
+
+        with self._http.stream("GET", self._api + "events", timeout=None) as response:
+            if response.status_code != 200:
+                raise _error(response.status_code, {})
+            for line in response.iter_lines():
+                if line.startswith("data:"):
+                    try:
+                        yield json.loads(line[5:].strip())
+                    except ValueError:
+                        continue
+
     # -- plumbing ---------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
