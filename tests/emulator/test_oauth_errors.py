@@ -241,3 +241,15 @@ def test_workspace_code_is_useless_at_the_account_token_endpoint(emulator):
     location = sign_in(authorize_url(emulator, challenge=challenge, account=False), *ALICE)
     response = redeem(emulator, query(location)["code"], verifier)
     assert_error(response, "invalid_grant")
+
+
+def test_revoked_user_cannot_refresh(emulator):
+    code, verifier = get_code(emulator)
+    refresh = redeem(emulator, code, verifier).json()["refresh_token"]
+    emulator.revoke("alice@example.com")
+    with http() as c:
+        response = c.post(
+            token_url(emulator),
+            data={"grant_type": "refresh_token", "refresh_token": refresh, "client_id": CLI},
+        )
+    assert_error(response, "invalid_grant")
