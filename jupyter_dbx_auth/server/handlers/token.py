@@ -4,19 +4,65 @@ Kernel key only (see `base.py`): a browser cookie or the Jupyter token is refuse
 the one response that carries a token: an access token, short-lived, never a refresh token.
 `client_id` picks one of the connection's stored service principals; `refresh=1` asks for a new
 token after the current one was refused (401) by Databricks.
+
+Why a plain tornado `RequestHandler` rather than `APIHandler`: kernels call this on every token
+expiry, in bursts when many notebooks run, and jupyter-server's per-request machinery (identity
+lookup, CORS and CSP headers, activity tracking, Prometheus metrics in its request log) costs
+more than everything this endpoint does. None of it applies: the only credential accepted is the
+kernel key, checked first; Jupyter credentials are refused. Marked `@allow_unauthenticated` for
+jupyter-server's start-up audit because it authenticates by itself.
 """
 
 from __future__ import annotations
 
-from .base import DbxAuthAPIHandler, kernel_only
+import json
+from typing import Any
+
+from jupyter_server.auth.decorator import allow_unauthenticated
+from tornado import web
+
+from ...core import errors
+from ..kernel_key import SCHEME, presented_key
+from ..pending import StateRejected, TooManyLogins
+from ..service import DbxAuthService
+from .base import ApiError, status_for
 
 
-class TokenHandler(DbxAuthAPIHandler):
-    _track_activity = False  # kernels poll this; it must not keep an idle server alive
+class TokenHandler(web.RequestHandler):
+    def initialize(self, name: str = "") -> None:
+        # `name` is passed by ExtensionApp to every handler; this one needs only the settings.
+        self._service: DbxAuthService = self.settings["dbx_auth_service"]
+        self._key = self.settings["dbx_auth_kernel_key"]
 
-    @kernel_only
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    def _refuse(self, message: str, hint: str) -> None:
+        raise ApiError(403, message, hint)
+
+    @allow_unauthenticated
     async def get(self) -> None:
-        service = self.service
+        request = self.request
+        candidate = presented_key(request.headers.get("Authorization"))
+        if candidate is None:
+            self._refuse(
+                "This endpoint is for kernels started by this Jupyter server only.",
+                f"Kernels send 'Authorization: {SCHEME} <key>' from their environment.",
+            )
+        if request.headers.get("Cookie") or "token" in request.query_arguments:
+            self._refuse(
+                "A kernel-key request must not carry Jupyter credentials (cookie or token).",
+                "Kernels send only the kernel key.",
+            )
+        if not self._key.matches(candidate):
+            self._refuse(
+                "The kernel key was not accepted.",
+                "Only kernels started by this Jupyter server can use this endpoint; restart the "
+                "kernel if the server was restarted.",
+            )
+        service = self._service
         conn = service.get(self.get_query_argument("connection", None))
         client_id = self.get_query_argument("client_id", None)
         if client_id:
@@ -25,13 +71,49 @@ class TokenHandler(DbxAuthAPIHandler):
             tokens = await service.broker.get_token(conn, force_refresh=True)
         else:
             tokens = await service.token(conn)
-        self.write_json(
-            {
-                "access_token": tokens.access_token.reveal(),
-                "token_type": tokens.token_type,
-                "expires_at": tokens.expires_at,
-                "host": conn.host,
-                "account_id": conn.account_id,
-                "account": conn.account,
-            }
+        self.finish(
+            json.dumps(
+                {
+                    "access_token": tokens.access_token.reveal(),
+                    "token_type": tokens.token_type,
+                    "expires_at": tokens.expires_at,
+                    "host": conn.host,
+                    "account_id": conn.account_id,
+                    "account": conn.account,
+                }
+            )
         )
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, web.HTTPError):
+            status_code = exc.status_code
+        elif exc is not None:
+            status_code = status_for(exc)
+        super().send_error(status_code, **kwargs)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            reply = {"message": exc.message, "hint": exc.hint}
+        elif isinstance(exc, errors.DbxAuthError):
+            reply = {"message": exc.message, "hint": exc.hint, "error": type(exc).__name__}
+        elif isinstance(exc, web.HTTPError):
+            reply = {"message": exc.log_message or self._reason, "hint": ""}
+        else:
+            reply = {"message": "jupyter-dbx-auth failed unexpectedly.", "hint": "See the log."}
+        self.finish(json.dumps(reply))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        expected = (errors.DbxAuthError, StateRejected, TooManyLogins, web.HTTPError)
+        if isinstance(value, expected):
+            web.app_log.warning("GET %s: %s", self.request.path, getattr(value, "message", value))
+            return
+        super().log_exception(typ, value, tb)
+
+    def _log(self) -> None:
+        # Successful token fetches are not logged (volume, and nothing to learn); failures are.
+        if self.get_status() >= 400:
+            web.app_log.warning(
+                "%d GET %s (%s)", self.get_status(), self.request.path, self.request.remote_ip
+            )
