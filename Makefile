@@ -23,9 +23,10 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider
+	cd $(LABEXT_DIR) && jlpm test --ci
 	@$(MAKE) --no-print-directory ui-test
 
-# Browser tests are added by the sidebar issue; until then this target is a no-op.
+# Browser tests (Galata + Debian's Chromium) live in tests/ui-tests with their own Makefile.
 ui-test:
 	@if [ -f tests/ui-tests/package.json ]; then $(MAKE) --no-print-directory -C tests/ui-tests test; fi
 
