@@ -228,6 +228,7 @@ class DbxAuthService:
                 timeout=10,
             )
             if response.status_code != 200:
+                log.info("Reading the identity of %s: HTTP %s", conn.name, response.status_code)
                 return
             body = response.json()
         except (httpx.HTTPError, ValueError) as exc:
