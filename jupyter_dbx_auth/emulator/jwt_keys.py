@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -33,9 +34,19 @@ class SigningKeys:
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode({"alg": "RS256", "kid": self.kid}, claims, self._keyset)
 
-    def verify(self, token: str, *, issuers: set[str], now: Callable[[], float]) -> dict[str, Any]:
+    def verify(
+        self, token: str, *, issuer_paths: set[str], now: Callable[[], float]
+    ) -> dict[str, Any]:
+        """Check signature, issuer realm and times. Only the issuer's path is compared: the
+        signature already proves this process minted the token, and one emulator is reachable
+        as both localhost and 127.0.0.1 (or through a proxy), which must not matter."""
         claims = decode_rs256(token, self._keyset)
-        if claims.get("iss") not in issuers:
+        iss = claims.get("iss")
+        try:
+            path = urlsplit(iss).path.rstrip("/") if isinstance(iss, str) else None
+        except ValueError:
+            path = None
+        if path not in issuer_paths:
             raise TokenInvalid("Token was issued for a different audience or host.")
         check_times(claims, now())
         return claims

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from databricks.sdk import WorkspaceClient
 
 from .helpers import http
@@ -24,9 +22,29 @@ def test_base_path_and_short_ttl_with_real_sdk(emulator_factory):
             c.get(emu.url.replace("/proxy/8900", "") + "/.well-known/databricks-config").status_code
             == 404
         )
-        time.sleep(2.1)
+        emu.set_clock_offset(2.1)  # past the 2-second --token-ttl without sleeping
         expired = c.get(
             f"{emu.url}/api/2.0/preview/scim/v2/Me",
             headers={"Authorization": f"Bearer {token.access_token}"},
         )
     assert expired.status_code == 401
+
+
+def test_state_file_replaces_the_seed(emulator_factory, tmp_path):
+    import json
+
+    from jupyter_dbx_auth.emulator.seed import default_seed
+
+    seed = default_seed()
+    seed["account_id"] = "0f0f0f0f-0000-4000-8000-000000000abc"
+    seed["users"] = [
+        {"id": "9", "username": "carol@example.com", "password": "carol-pw", "account_admin": True}
+    ]
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(seed))
+    emu = emulator_factory(state=str(path))
+    assert emu.account_id == seed["account_id"]
+    assert [u["username"] for u in emu.config["users"]] == ["carol@example.com"]
+    with http() as c:
+        meta = c.get(f"{emu.url}/.well-known/databricks-config").json()
+    assert meta["account_id"] == seed["account_id"]

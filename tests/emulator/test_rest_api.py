@@ -189,3 +189,15 @@ def test_scim_create_service_principal(emulator):
     non_admin = m2m_token(emulator, "emulator-etl-sp")
     denied = call(emulator, path, non_admin, "POST", json={"displayName": "x"})
     assert_databricks_error(denied, 403, "PERMISSION_DENIED")
+
+
+def test_token_minted_via_localhost_works_via_127(emulator):
+    sp = emulator.service_principal("emulator-etl-sp")
+    localhost = emulator.url.replace("127.0.0.1", "localhost")
+    with http() as c:
+        token = c.post(
+            f"{localhost}/oidc/v1/token",
+            data={"grant_type": "client_credentials"},
+            auth=(sp["client_id"], sp["secret"]),
+        ).json()["access_token"]
+    assert call(emulator, WORKSPACE_APIS[0], token).status_code == 200

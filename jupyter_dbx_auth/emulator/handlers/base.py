@@ -133,16 +133,10 @@ class EmulatorHandler(tornado.web.RequestHandler):
                 "UNAUTHENTICATED",
                 "Credential was not sent or was of an unsupported type for this API.",
             )
-        issuers = (
-            {self.account_issuer()}
-            if account
-            else {
-                self.workspace_issuer(),
-                self.account_issuer(),
-            }
-        )
+        account_path = f"{self.base_path}/oidc/accounts/{self.state.account_id}"
+        paths = {account_path} if account else {account_path, f"{self.base_path}/oidc"}
         try:
-            claims = self.keys.verify(token.strip(), issuers=issuers, now=self.state.now)
+            claims = self.keys.verify(token.strip(), issuer_paths=paths, now=self.state.now)
         except TokenInvalid as exc:
             raise DatabricksError(401, "UNAUTHENTICATED", f"Invalid access token. {exc}") from exc
         subject = claims.get("sub")
@@ -159,7 +153,7 @@ class EmulatorHandler(tornado.web.RequestHandler):
             raise DatabricksError(
                 403, "PERMISSION_DENIED", "Invalid scope: the token's scopes do not allow this API."
             )
-        caller = Caller(principal, granted, claims, claims.get("iss") == self.account_issuer())
+        caller = Caller(principal, granted, claims, str(claims["iss"]).endswith(account_path))
         if account and not principal.account_admin:
             raise DatabricksError(
                 403, "PERMISSION_DENIED", "This API requires the account admin role."
