@@ -125,7 +125,7 @@ class DatabricksAuth(ExtensionApp):
                 redirect_url=self.redirect_url or None,
             ),
             pending=PendingLogins(ttl=self.login_ttl, per_user=self.max_pending_logins),
-            events=EventHub(),
+            events=EventHub(IOLoop.current().asyncio_loop),  # type: ignore[attr-defined]
             audit=self._open_audit(),
         )
         self.service.reload()
