@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,6 +56,11 @@ def write_jupyter_config(path: Path, args: argparse.Namespace) -> None:
                 "c.ServerApp.open_browser = False",
                 "c.ServerApp.allow_root = True",
                 f"c.ServerApp.root_dir = {str(REPO)!r}",
+                # The demo's own encrypted store: the emulator forgets every token when it stops,
+                # so tokens from an earlier demo run would only show up as "login required".
+                'c.DatabricksAuth.store_backend = "file"',
+                f"c.DatabricksAuth.store_path = {str(DEMO_DIR / 'store')!r}",
+                f"c.DatabricksAuth.audit_log_path = {str(DEMO_DIR / 'audit.log')!r}",
                 "",
             ]
         )
@@ -88,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     from jupyter_dbx_auth.emulator.harness import EmulatorProcess
 
     DEMO_DIR.mkdir(mode=0o700, exist_ok=True)
+    shutil.rmtree(DEMO_DIR / "store", ignore_errors=True)
     emulator = EmulatorProcess(host=args.ip, port=args.emulator_port).start()
     lab: subprocess.Popen[bytes] | None = None
     try:
