@@ -9,6 +9,7 @@ browser while typed, which is unavoidable for an input; it is never echoed back 
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from typing import Any
@@ -33,7 +34,7 @@ class Picker:
         self.connect_button = W.Button(description="Connect", button_style="primary")
         self.status = W.HTML()
         self.sp_client_id = W.Text(description="Client id")
-        self.sp_secret = W.Password(description="Secret")
+        self.sp_secret = _secret_field_class()(description="Secret")
         self.sp_label = W.Text(description="Label")
         self.sp_expires = W.Text(description="Expires", placeholder="2027-01-31 (optional)")
         self.sp_save = W.Button(description="Save service principal")
@@ -167,6 +168,24 @@ class Picker:
         from IPython.display import display
 
         display(self.widget)
+
+
+@functools.cache
+def _secret_field_class() -> type:
+    """A Password widget whose typed value is not echoed.
+
+    ipywidgets 8 answers every update from a browser with an `echo_update` message carrying the
+    new state to every frontend of the kernel (so that other views stay in sync): for a plain
+    `Password` that broadcasts the typed secret on IOPub. Marking the trait `echo_update=False`
+    (what `FileUpload` does for file contents) keeps the secret on the one comm it came in on.
+    """
+    import ipywidgets as W
+    from traitlets import Unicode
+
+    class SecretField(W.Password):
+        value = Unicode(help="Secret (never echoed)").tag(sync=True, echo_update=False)
+
+    return SecretField
 
 
 class _StatusUI:

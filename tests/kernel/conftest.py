@@ -42,3 +42,31 @@ def ip(ip_empty: Any) -> Any:
 def profiles(emulator: Any, databrickscfg: Callable[[str], Path]) -> Any:
     databrickscfg(profiles_text(emulator))
     return emulator
+
+
+def _server_fixtures() -> Any:
+    """The server engineer's fixtures (tests/server/conftest.py), reused as they are."""
+    import importlib.util
+    import sys
+
+    here = Path(__file__).resolve().parent.parent / "server"
+    if str(here) not in sys.path:
+        sys.path.insert(0, str(here))  # their conftest imports `server_helpers`
+    spec = importlib.util.spec_from_file_location("_dbx_server_conftest", here / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_server = _server_fixtures()
+_running_loop = _server._running_loop
+jp_asyncio_loop = _server.jp_asyncio_loop
+jp_base_url = _server.jp_base_url
+dbx_extra_config = _server.dbx_extra_config
+dbx_emulator = _server.dbx_emulator
+jp_server_config = _server.jp_server_config
+dbx_app = _server.dbx_app
+server_url = _server.server_url
+browser_factory = _server.browser_factory
+browser = _server.browser

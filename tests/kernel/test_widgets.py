@@ -94,3 +94,19 @@ def test_apply_event_updates_a_row(backend):
     model.reload(preferred="me")
     model.apply_event({"type": "status", "name": "me", "status": "ok", "identity": "alice"})
     assert model.status_line() == "me: ok as alice."
+
+
+def test_secret_typed_in_the_browser_is_not_echoed(backend):
+    from jupyter_dbx_auth.kernel.widgets import picker
+
+    view = picker("etl", backend=backend, live=False)
+    sent = []
+    view.sp_secret._send = lambda msg, buffers=None: sent.append(msg)
+    view.sp_client_id._send = lambda msg, buffers=None: sent.append(msg)
+    for widget, value in ((view.sp_client_id, "some-client"), (view.sp_secret, CANARY)):
+        msg = {"method": "update", "state": {"value": value}, "buffer_paths": []}
+        widget._handle_msg({"content": {"data": msg}, "buffers": []})
+    assert view.sp_secret.value == CANARY  # received, for Save to read once
+    assert any("some-client" in json.dumps(m) for m in sent)  # ordinary fields do echo
+    assert not any(CANARY in json.dumps(m) for m in sent)
+    view.close()
