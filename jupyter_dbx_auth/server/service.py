@@ -27,7 +27,7 @@ from ..core.errors import ConfigError, CredentialsMissing, DbxAuthError
 from ..core.oauth.authorize import PendingLogin
 from ..core.oauth.tokens import TokenSet
 from ..core.secret import Secret
-from ..core.status import Status
+from ..core.status import State, Status
 from ..core.store.base import SecretStore
 from .events import EventHub
 from .pending import PendingLogins, StateRejected
@@ -80,6 +80,7 @@ class DbxAuthService:
         self._problems: dict[str, DbxAuthError] = {}
         self._identity: dict[str, str] = {}
         self._identity_tasks: dict[str, asyncio.Task[None]] = {}
+        self._last_state: dict[str, State] = {}
         self._unsubscribe = broker.subscribe(self._on_status)
 
     # -- connections ---------------------------------------------------------------------
@@ -152,6 +153,10 @@ class DbxAuthService:
         }
 
     def _on_status(self, name: str, status: Status) -> None:
+        previous = self._last_state.get(name)
+        self._last_state[name] = status.state
+        if previous is State.REFRESHING and status.state is not State.REFRESHING:
+            self._audit_refresh(name, status)
         conn = self._connections.get(name)
         if conn is None:
             return
@@ -184,7 +189,7 @@ class DbxAuthService:
             )
         url, pending = await self.broker.begin_login(conn, redirect_uri)
         self.pending.add(user, conn.name, pending.state, pending, next_url)
-        self._audit("login_started", conn.name, user=user)
+        self._audit("login", conn.name, outcome="started", user=user)
         return url
 
     async def complete_login(
@@ -194,7 +199,9 @@ class DbxAuthService:
         try:
             entry = self.pending.take(user, state)
         except StateRejected as exc:
-            self._audit("failure", None, user=user, step="callback", reason=exc.reason)
+            self._audit(
+                "failure", None, outcome="rejected", user=user, step="callback", reason=exc.reason
+            )
             raise
         conn = self.get(entry.connection)
         try:
@@ -202,10 +209,17 @@ class DbxAuthService:
                 conn, entry.pending, code, entry.pending.state
             )
         except DbxAuthError as exc:
-            self._audit("failure", conn.name, user=user, step="code_exchange", error=exc.message)
+            self._audit(
+                "failure",
+                conn.name,
+                outcome="error",
+                user=user,
+                step="code_exchange",
+                error=exc.message,
+            )
             raise
         await self._read_identity(conn, tokens)
-        self._audit("login_completed", conn.name, user=user, identity=self._identity.get(conn.name))
+        self._audit("login", conn.name, user=user, identity=self._identity.get(conn.name))
         self._on_status(conn.name, self.broker.status(conn))
         return conn.name, entry.next_url
 
@@ -309,10 +323,22 @@ class DbxAuthService:
             target = dataclasses.replace(
                 conn, method=AuthMethod.SERVICE_PRINCIPAL, client_id=client_id
             )
-        await self.broker.add_service_principal(
-            target, client_id, client_secret, expires_at=expires_at, label=label
-        )
-        self._audit("service_principal_saved", conn.name, user=user, client_id=client_id)
+        try:
+            await self.broker.add_service_principal(
+                target, client_id, client_secret, expires_at=expires_at, label=label
+            )
+        except DbxAuthError as exc:
+            self._audit(
+                "failure",
+                conn.name,
+                outcome="rejected",
+                user=user,
+                step="secret_check",
+                client_id=client_id,
+                error=exc.message,
+            )
+            raise
+        self._audit("secret_added", conn.name, user=user, client_id=client_id)
         record = await asyncio.to_thread(self.store.get, sps.NAMESPACE, sps.key(conn, client_id))
         return self._sp_public(conn.name, record or {}, time.time())
 
@@ -325,7 +351,7 @@ class DbxAuthService:
                 f"No service principal {client_id!r} is stored for connection {conn.name}.",
                 hint="List them with GET api/service-principals?connection=<name>.",
             )
-        self._audit("service_principal_removed", conn.name, user=user, client_id=client_id)
+        self._audit("secret_removed", conn.name, user=user, client_id=client_id)
 
     # -- tokens for kernels ---------------------------------------------------------------
 
@@ -358,6 +384,13 @@ class DbxAuthService:
         return tokens
 
     # -- misc -----------------------------------------------------------------------------
+
+    def _audit_refresh(self, name: str, status: Status) -> None:
+        """Each token request the broker made by itself (refresh, client credentials, exchange)."""
+        if status.state is State.OK:
+            self._audit("refresh", name, identity=self._identity.get(name))
+        else:
+            self._audit("refresh", name, outcome=status.state.value, error=status.message)
 
     def _audit(self, event: str, connection: str | None, **fields: Any) -> None:
         if self.audit is None:

@@ -80,7 +80,7 @@ async def test_canary_and_refresh_token_never_leave(
     await asyncio.sleep(0.1)
 
     audit = (tmp_path / "audit.log").read_text()
-    assert "login_completed" in audit
+    assert '"login"' in audit
     for secret in (CANARY, refresh, sp["secret"]):
         for text in seen:
             assert secret not in text

@@ -1,0 +1,66 @@
+"""The audit log tells the story of a session: logins, refreshes, failures, secrets, logout."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from server_helpers import ETL_SP, login
+
+
+def _entries(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _is_subsequence(wanted: list[tuple], got: list[tuple]) -> bool:
+    it = iter(got)
+    return all(item in it for item in wanted)
+
+
+async def test_audit_log_records_each_event_in_order(
+    browser, kernel_client, emulator, dbx_app, tmp_path
+):
+    sp = emulator.service_principal(ETL_SP)
+
+    await login(browser, emulator)
+    r = await browser.post(
+        "dbx-auth/api/service-principals",
+        {"connection": "etl", "client_id": sp["client_id"], "client_secret": "wrong-secret"},
+    )
+    assert r.status_code == 400
+    r = await browser.post(
+        "dbx-auth/api/service-principals",
+        {"connection": "etl", "client_id": sp["client_id"], "client_secret": sp["secret"]},
+    )
+    assert r.status_code == 201, r.text
+    r = await kernel_client.get("dbx-auth/api/token", params={"connection": "etl"})
+    assert r.status_code == 200, r.text
+    r = await kernel_client.get("dbx-auth/api/token", params={"connection": "ws", "refresh": "1"})
+    assert r.status_code == 200, r.text
+    r = await browser.delete(
+        "dbx-auth/api/service-principals", {"connection": "etl", "client_id": sp["client_id"]}
+    )
+    assert r.status_code == 204, r.text
+    r = await browser.post("dbx-auth/api/connections/ws/logout")
+    assert r.status_code == 200, r.text
+    await asyncio.sleep(0.1)
+
+    entries = _entries(tmp_path / "audit.log")
+    story = [(e["event"], e.get("connection"), e.get("outcome")) for e in entries]
+    assert _is_subsequence(
+        [
+            ("login", "ws", "started"),
+            ("login", "ws", "ok"),
+            ("failure", "etl", "rejected"),
+            ("secret_added", "etl", "ok"),
+            ("refresh", "etl", "ok"),
+            ("refresh", "ws", "ok"),
+            ("secret_removed", "etl", "ok"),
+            ("logout", "ws", "ok"),
+        ],
+        story,
+    ), story
+    completed = next(e for e in entries if e["event"] == "login" and e["outcome"] == "ok")
+    assert completed["identity"] == "alice@example.com"
+    assert all(e["time"].endswith("Z") for e in entries)
+    assert sp["secret"] not in (tmp_path / "audit.log").read_text()
