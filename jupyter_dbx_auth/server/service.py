@@ -25,7 +25,7 @@ from ..core.config import resolve_all, resolve_connection
 from ..core.connections import AuthMethod, Connection
 from ..core.errors import ConfigError, CredentialsMissing, DbxAuthError
 from ..core.oauth.authorize import PendingLogin
-from ..core.oauth.tokens import TokenSet
+from ..core.oauth.tokens import TokenSet, fingerprint
 from ..core.secret import Secret
 from ..core.status import State, Status
 from ..core.store.base import SecretStore
@@ -372,6 +372,19 @@ class DbxAuthService:
             client_id=client_id,
             client_secret=Secret(record["client_secret"]),
             scopes=tuple(s for s in conn.scopes if s != "offline_access") or ("all-apis",),
+        )
+
+    async def replace_rejected(self, conn: Connection, rejected: str | None) -> TokenSet:
+        """A new token after Databricks refused the one fingerprinted `rejected`.
+
+        If the current token is already another one, that kernel had a stale token: hand it the
+        current one instead of refreshing again (N kernels reporting one 401 cost one refresh).
+        """
+        cached = self.broker.cached_token(conn)
+        if cached is not None and rejected and fingerprint(cached.access_token) != rejected:
+            return cached
+        return await self.broker.get_token(
+            conn, rejected=cached.access_token if cached is not None else None
         )
 
     async def token(self, conn: Connection) -> TokenSet:

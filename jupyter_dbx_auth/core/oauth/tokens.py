@@ -7,6 +7,7 @@ never a token.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,3 +98,13 @@ class TokenSet:
             f"TokenSet(token_type={self.token_type!r}, expires_at={self.expires_at!r}, "
             f"scope={self.scope!r}, refresh_token={'held' if self.refresh_token else None})"
         )
+
+
+def fingerprint(token: Secret) -> str:
+    """A short, non-reversible name for an access token.
+
+    Kernels use it to say which token Databricks refused without sending the token back: the
+    server refreshes only if that is still its current token, so many kernels reporting the same
+    401 cause one refresh, not one each.
+    """
+    return hashlib.sha256(token.reveal().encode()).hexdigest()[:16]

@@ -2,8 +2,9 @@
 
 Kernel key only (see `base.py`): a browser cookie or the Jupyter token is refused with 403. This is
 the one response that carries a token: an access token, short-lived, never a refresh token.
-`client_id` picks one of the connection's stored service principals; `refresh=1` asks for a new
-token after the current one was refused (401) by Databricks.
+`client_id` picks one of the connection's stored service principals; `refresh=1&rejected=FP` asks
+for a new token after Databricks refused (401) the token whose fingerprint is FP
+(`core.oauth.tokens.fingerprint`): only the first kernel to report a token causes a refresh.
 
 Why a plain tornado `RequestHandler` rather than `APIHandler`: kernels call this on every token
 expiry, in bursts when many notebooks run, and jupyter-server's per-request machinery (identity
@@ -68,7 +69,7 @@ class TokenHandler(web.RequestHandler):
         if client_id:
             conn = service.sp_connection(conn, client_id)
         if self.get_query_argument("refresh", "") in ("1", "true"):
-            tokens = await service.broker.get_token(conn, force_refresh=True)
+            tokens = await service.replace_rejected(conn, self.get_query_argument("rejected", None))
         else:
             tokens = await service.token(conn)
         self.finish(
