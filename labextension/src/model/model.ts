@@ -1,0 +1,308 @@
+/**
+ * The panel's model: the state reducer fed by the server (listing, `api/events`, the callback
+ * page's message), and the actions (log in, log out, add and delete service principals).
+ * No view code here; views listen to `changed`. Nothing here keeps a token or a secret.
+ */
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { IErrorText } from './errors';
+import { DbxEvent, EMPTY_STATE, IDbxState, reduce } from './events';
+import {
+  IConnection,
+  IConnectionsPayload,
+  ILoginReply,
+  INewServicePrincipal,
+  IServicePrincipal
+} from './types';
+
+/** What the model needs of the server (implemented by `DbxAuthApi`; faked in tests). */
+export interface IDbxApi {
+  connections(): Promise<IConnectionsPayload>;
+  login(name: string): Promise<ILoginReply>;
+  logout(name: string): Promise<IConnection>;
+  servicePrincipals(): Promise<IServicePrincipal[]>;
+  addServicePrincipal(sp: INewServicePrincipal, secret: string): Promise<IServicePrincipal>;
+  deleteServicePrincipal(connection: string, clientId: string): Promise<void>;
+  eventsUrl(): string;
+}
+
+/** A message above the connections: an error in words, or a short confirmation. */
+export interface INotice {
+  kind: 'error' | 'info';
+  message: string;
+  hint: string;
+}
+
+/** The message the callback page posts (BroadcastChannel and `window.opener`). */
+export const LOGIN_MESSAGE = 'jupyter-dbx-auth:login';
+export const CHANNEL = 'jupyter-dbx-auth';
+
+export interface IModelOptions {
+  api: IDbxApi;
+  /** `window.open`; returns null when the browser blocked the window. */
+  openWindow?: (url: string) => Window | null;
+  /** Start the live events stream (default: when the browser has EventSource). */
+  live?: boolean;
+}
+
+export function toNotice(error: unknown): INotice {
+  const e = error as Partial<IErrorText> & { message?: string };
+  return {
+    kind: 'error',
+    message: e?.message || String(error),
+    hint: typeof e?.hint === 'string' ? e.hint : ''
+  };
+}
+
+export class DbxAuthModel implements IDisposable {
+  constructor(options: IModelOptions) {
+    this._api = options.api;
+    this._openWindow =
+      options.openWindow ??
+      ((url: string) => window.open(url, '_blank', 'popup=yes,width=560,height=720'));
+    this._live = options.live ?? typeof EventSource !== 'undefined';
+  }
+
+  get state(): IDbxState {
+    return this._state;
+  }
+  get notice(): INotice | null {
+    return this._notice;
+  }
+  /** True while the events stream is open: no polling is needed then. */
+  get streamLive(): boolean {
+    return this._streamLive;
+  }
+  /** Actions in flight, e.g. `login:ws`, so that views disable their buttons. */
+  isBusy(key: string): boolean {
+    return this._busy.has(key);
+  }
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  dispatch(event: DbxEvent): void {
+    this._state = reduce(this._state, event);
+    this._changed.emit();
+  }
+
+  setNotice(notice: INotice | null): void {
+    this._notice = notice;
+    this._changed.emit();
+  }
+
+  /** Start: list, open the events stream, listen for the callback page, poll as a fallback. */
+  start(refreshSeconds: number): void {
+    this.setRefreshInterval(refreshSeconds);
+    void this.refresh();
+    if (this._live) {
+      this._openStream();
+    }
+    this._listen();
+  }
+
+  /** Poll every `seconds` while the events stream is down (and list service principals). */
+  setRefreshInterval(seconds: number): void {
+    if (this._timer !== null) {
+      clearInterval(this._timer);
+    }
+    const ms = Math.max(5, seconds) * 1000;
+    this._timer = setInterval(() => {
+      if (!this._streamLive) {
+        void this.refresh();
+        if (this._live && this._source === null) {
+          this._openStream();
+        }
+      }
+    }, ms);
+  }
+
+  /** Connections and service principals from the server. */
+  async refresh(): Promise<void> {
+    try {
+      const [payload, sps] = await Promise.all([
+        this._api.connections(),
+        this._api.servicePrincipals()
+      ]);
+      this._state = reduce(this._state, { type: 'snapshot', payload });
+      this._state = reduce(this._state, { type: 'service-principals', servicePrincipals: sps });
+      if (this._notice?.kind === 'error' && this._refreshFailed) {
+        this._notice = null;
+      }
+      this._refreshFailed = false;
+      this._changed.emit();
+    } catch (error) {
+      this._refreshFailed = true;
+      this.setNotice(toNotice(error));
+    }
+  }
+
+  /**
+   * Open the sign-in in a new window. Call from a click handler: the window is opened before
+   * the first `await`, while the browser still counts the click (pop-up blockers).
+   */
+  async login(name: string): Promise<void> {
+    const popup = this._openWindow('about:blank');
+    const reply = await this._run(`login:${name}`, () => this._api.login(name));
+    if (reply === undefined) {
+      popup?.close();
+      return;
+    }
+    const url = reply.authorize_url ?? reply.login_url;
+    if (popup && !popup.closed) {
+      popup.location.href = url;
+    } else if (!this._openWindow(url)) {
+      this.setNotice({
+        kind: 'error',
+        message: 'The browser blocked the sign-in window.',
+        hint: 'Allow pop-ups for this JupyterLab page, then press Log in again.'
+      });
+    }
+  }
+
+  async logout(name: string): Promise<void> {
+    const conn = await this._run(`logout:${name}`, () => this._api.logout(name));
+    if (conn) {
+      this.dispatch({ type: 'status', connection: conn });
+      this.setNotice({ kind: 'info', message: `Logged out of ${name}.`, hint: '' });
+    }
+  }
+
+  /**
+   * Save a service principal. `secret` is passed straight into the request and dropped; the
+   * caller clears its input before calling. Resolves true when the server stored it.
+   */
+  async addServicePrincipal(sp: INewServicePrincipal, secret: string): Promise<boolean> {
+    const saved = await this._run(`add-sp:${sp.connection}`, () =>
+      this._api.addServicePrincipal(sp, secret)
+    );
+    if (!saved) {
+      return false;
+    }
+    this.setNotice({
+      kind: 'info',
+      message: `Saved service principal ${saved.label || saved.client_id} for ${sp.connection}.`,
+      hint: ''
+    });
+    await this._reloadPrincipals();
+    return true;
+  }
+
+  async deleteServicePrincipal(connection: string, clientId: string): Promise<void> {
+    const key = `delete-sp:${connection}/${clientId}`;
+    const done = await this._run(key, async () => {
+      await this._api.deleteServicePrincipal(connection, clientId);
+      return true;
+    });
+    if (done) {
+      await this._reloadPrincipals();
+    }
+  }
+
+  /** The callback page posted its message: the login completed (the stream may be slower). */
+  handleLoginMessage(data: unknown): void {
+    const msg = data as { type?: unknown; connection?: unknown } | null;
+    if (!msg || msg.type !== LOGIN_MESSAGE || typeof msg.connection !== 'string') {
+      return;
+    }
+    this._notice = { kind: 'info', message: `Signed in to ${msg.connection}.`, hint: '' };
+    void this.refresh();
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    if (this._timer !== null) {
+      clearInterval(this._timer);
+    }
+    this._source?.close();
+    this._channel?.close();
+    if (typeof window !== 'undefined') {
+      window.removeEventListener('message', this._onWindowMessage);
+    }
+    Signal.clearData(this);
+  }
+
+  private async _reloadPrincipals(): Promise<void> {
+    try {
+      const sps = await this._api.servicePrincipals();
+      this.dispatch({ type: 'service-principals', servicePrincipals: sps });
+    } catch (error) {
+      this.setNotice(toNotice(error));
+    }
+  }
+
+  /** Run an action: mark it busy, turn a failure into a notice, return undefined then. */
+  private async _run<T>(key: string, action: () => Promise<T>): Promise<T | undefined> {
+    this._busy.add(key);
+    this._notice = null;
+    this._changed.emit();
+    try {
+      return await action();
+    } catch (error) {
+      this._notice = toNotice(error);
+      return undefined;
+    } finally {
+      this._busy.delete(key);
+      this._changed.emit();
+    }
+  }
+
+  private _openStream(): void {
+    const source = new EventSource(this._api.eventsUrl(), { withCredentials: true });
+    this._source = source;
+    source.addEventListener('snapshot', (event: MessageEvent) => {
+      this._streamLive = true;
+      this.dispatch({ type: 'snapshot', payload: JSON.parse(event.data) });
+    });
+    source.addEventListener('status', (event: MessageEvent) => {
+      this.dispatch({ type: 'status', connection: JSON.parse(event.data) });
+    });
+    source.onerror = () => {
+      // EventSource reconnects by itself after a network error; a refused stream (closed)
+      // is retried by the poll timer, which also lists meanwhile.
+      this._streamLive = false;
+      if (source.readyState === EventSource.CLOSED) {
+        source.close();
+        this._source = null;
+      }
+      this._changed.emit();
+    };
+  }
+
+  private _listen(): void {
+    if (typeof BroadcastChannel !== 'undefined') {
+      this._channel = new BroadcastChannel(CHANNEL);
+      this._channel.onmessage = (event: MessageEvent) => this.handleLoginMessage(event.data);
+    }
+    if (typeof window !== 'undefined') {
+      window.addEventListener('message', this._onWindowMessage);
+    }
+  }
+
+  private _onWindowMessage = (event: MessageEvent): void => {
+    if (event.origin === window.location.origin) {
+      this.handleLoginMessage(event.data);
+    }
+  };
+
+  private _api: IDbxApi;
+  private _openWindow: (url: string) => Window | null;
+  private _live: boolean;
+  private _state: IDbxState = EMPTY_STATE;
+  private _notice: INotice | null = null;
+  private _refreshFailed = false;
+  private _streamLive = false;
+  private _busy = new Set<string>();
+  private _timer: ReturnType<typeof setInterval> | null = null;
+  private _source: EventSource | null = null;
+  private _channel: BroadcastChannel | null = null;
+  private _disposed = false;
+  private _changed = new Signal<this, void>(this);
+}

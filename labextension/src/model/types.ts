@@ -1,0 +1,85 @@
+/**
+ * JSON shapes of the jupyter-dbx-auth server API (see jupyter_dbx_auth/server/handlers/).
+ * Status only: the server never sends a token or a secret to the browser.
+ */
+
+/** The broker's states (jupyter_dbx_auth/core/status.py). */
+export type ConnectionState =
+  | 'logged_out'
+  | 'login_pending'
+  | 'ok'
+  | 'refreshing'
+  | 'login_required'
+  | 'error';
+
+/** How a connection authenticates. */
+export type AuthMethod = 'u2m' | 'm2m' | 'wif' | 'pat';
+
+/** One connection as `GET api/connections` and the `status` events describe it. */
+export interface IConnection {
+  name: string;
+  host: string;
+  method: AuthMethod | string;
+  account_id: string | null;
+  account: boolean;
+  client_id: string | null;
+  scopes: string[];
+  source: string;
+  status: ConnectionState | string;
+  message: string | null;
+  hint: string | null;
+  warnings: string[];
+  identity: string | null;
+  /** Epoch seconds at which the server's cached access token expires. */
+  expires_at: number | null;
+}
+
+/** A connection the server could not resolve (bad config): always shown as an error. */
+export interface IProblem {
+  name: string;
+  message: string;
+  hint: string;
+}
+
+export interface IStoreInfo {
+  backend: string;
+  warnings: string[];
+}
+
+/** `GET api/connections`, and the `snapshot` event of `api/events`. */
+export interface IConnectionsPayload {
+  connections: IConnection[];
+  problems: IProblem[];
+  store: IStoreInfo;
+}
+
+/** A `status` event of `api/events`. */
+export interface IStatusEvent extends IConnection {
+  type: 'status';
+}
+
+/** A stored service principal (the secret is write-only: never returned). */
+export interface IServicePrincipal {
+  connection: string;
+  client_id: string;
+  label: string;
+  expires_at: number | null;
+  warning: string | null;
+  has_secret: boolean;
+}
+
+/** `POST api/connections/{name}/login`. */
+export interface ILoginReply {
+  authorize_url: string | null;
+  login_url: string;
+  expires_at: number | null;
+}
+
+/** What the UI needs to add a service principal (the secret goes straight into the request). */
+export interface INewServicePrincipal {
+  connection: string;
+  client_id: string;
+  label: string;
+  /** An ISO date (`2027-01-31`) or empty. */
+  expires_at: string;
+}
