@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from ..core.errors import ConfigError, DbxAuthError
 from ..core.secret import Secret
-from .tokens import Fetch
+from .tokens import Fetch, KernelToken
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,10 @@ class ServerBackend:
     def fetcher(self, info: ConnectionInfo, *, client_id: str | None = None) -> Fetch:
         client, name = self.client, info.name
 
-        def fetch(force: bool) -> Any:
-            return client.token(name, client_id=client_id, refresh=force)
+        def fetch(rejected: KernelToken | None) -> Any:
+            return client.token(
+                name, client_id=client_id, rejected=rejected.access_token if rejected else None
+            )
 
         return fetch
 
@@ -173,8 +175,8 @@ class LocalBackend:
         if client_id:
             conn = broker.sp_connection(conn, client_id)
 
-        def fetch(force: bool) -> Any:
-            return broker.token(conn, force=force)
+        def fetch(rejected: KernelToken | None) -> Any:
+            return broker.token(conn, force=rejected is not None)
 
         return fetch
 

@@ -86,13 +86,21 @@ class ServerClient:
     # -- endpoints --------------------------------------------------------------------------
 
     def token(
-        self, connection: str, *, client_id: str | None = None, refresh: bool = False
+        self, connection: str, *, client_id: str | None = None, rejected: Secret | None = None
     ) -> KernelToken:
+        """A token for `connection`; `rejected` names one Databricks refused, to get a new one.
+
+        Only a fingerprint of the refused token is sent: the server refreshes once however many
+        kernels report the same token.
+        """
         params = {"connection": connection}
         if client_id:
             params["client_id"] = client_id
-        if refresh:
+        if rejected is not None:
+            from ..core.oauth.tokens import fingerprint
+
             params["refresh"] = "1"
+            params["rejected"] = fingerprint(rejected)
         body = self._request("GET", "token", params=params)
         access = body.get("access_token")
         if not isinstance(access, str) or not access:

@@ -52,7 +52,8 @@ class KernelToken:
 
 #: `fetch(force)` returns a token; `force=True` asks for a new one even if the source has a
 #: cached token (e.g. after Databricks refused the current one).
-Fetch = Callable[[bool], KernelToken]
+#: Fetches a token; its argument is the token Databricks refused (None: any fresh token).
+Fetch = Callable[["KernelToken | None"], KernelToken]
 
 
 class TokenCache:
@@ -113,7 +114,7 @@ class TokenCache:
             if current is not seen and current is not None and self._clock() < current[0]:
                 return current  # another thread refreshed while we waited for the lock
             try:
-                token = self._fetch(force)
+                token = self._fetch(current[2] if force and current is not None else None)
             except Exception as exc:
                 now = self._clock()
                 if current is not None and _valid_for(current[2], now) > 5.0:

@@ -10,6 +10,7 @@ a SQL warehouse, this is how the tests see what the real connector sends.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -84,12 +85,15 @@ class RecordingWarehouse:
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str | None]] = []
+        self.received_at: list[float] = []  # time.time() of each request, parallel to `requests`
         processor = TCLIService.Processor(_Warehouse())
-        recorder = self.requests
+        recorder, times, lock = self.requests, self.received_at, threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                recorder.append((self.path, self.headers.get("Authorization")))
+                with lock:  # the two lists stay aligned under concurrent requests
+                    times.append(time.time())
+                    recorder.append((self.path, self.headers.get("Authorization")))
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if not self.path.startswith("/sql/"):
                     self.send_response(404)  # telemetry, feature flags: not a warehouse call
