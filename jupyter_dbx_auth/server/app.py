@@ -79,7 +79,10 @@ class DatabricksAuth(ExtensionApp):
         300.0, help="Seconds before expiry at which access tokens are refreshed."
     ).tag(config=True)
     audit_log_path = Unicode(
-        None, allow_none=True, help="Audit log file (JSON lines); unset: no audit log."
+        None,
+        allow_none=True,
+        help="Audit log file (JSON lines, size-rotated, 0600). Unset: `audit.log` in the user "
+        "log directory (platformdirs); an empty string turns the audit log off.",
     ).tag(config=True)
     secret_expiry_warning_days = Float(
         30.0, help="Warn this many days before a stored service principal secret expires."
@@ -141,14 +144,11 @@ class DatabricksAuth(ExtensionApp):
         )
 
     def _open_audit(self) -> Any:
-        if not self.audit_log_path:
+        if self.audit_log_path == "":
             return None
-        try:
-            from ..core.audit import AuditLog  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            self.log.warning("Audit log requested but core.audit is not available.")
-            return None
-        return AuditLog(self.audit_log_path)
+        from ..core.audit import AuditLog
+
+        return AuditLog(self.audit_log_path or None)
 
     def _publish_server_url(self) -> None:
         self.service.events.bind(asyncio.get_running_loop())

@@ -64,3 +64,12 @@ async def test_audit_log_records_each_event_in_order(
     assert completed["identity"] == "alice@example.com"
     assert all(e["time"].endswith("Z") for e in entries)
     assert sp["secret"] not in (tmp_path / "audit.log").read_text()
+
+
+def test_audit_log_is_on_by_default_and_can_be_turned_off(_isolated_environment):
+    from jupyter_dbx_auth.server.app import DatabricksAuth
+
+    audit = DatabricksAuth()._open_audit()
+    assert audit is not None
+    assert str(audit.path).startswith(str(_isolated_environment))  # the user's log directory
+    assert DatabricksAuth(audit_log_path="")._open_audit() is None
