@@ -212,3 +212,11 @@ async def test_callback_page_escapes_everything_it_echoes(browser, emulator):
     r = await login(browser, emulator)
     assert r.status_code == 200
     assert r.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_token_responses_are_not_cacheable(browser, kernel_client, emulator):
+    await login(browser, emulator)
+    r = await kernel_client.get("dbx-auth/api/token", params={"connection": "ws"})
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-store"
+    assert "etag" not in r.headers  # an ETag would be a hash of the token

@@ -40,6 +40,10 @@ class TokenHandler(web.RequestHandler):
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
 
+    def compute_etag(self) -> None:
+        # A token response is never cached or revalidated, and an ETag would publish a hash of it.
+        return None
+
     def _refuse(self, message: str, hint: str) -> None:
         raise ApiError(403, message, hint)
 
