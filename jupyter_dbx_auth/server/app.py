@@ -20,6 +20,9 @@ from .events import EventHub
 from .kernel_key import KernelKey, kernel_server_url
 from .pending import LOGIN_TTL, PendingLogins
 
+#: Connection fields that hold a secret when written inline in Jupyter config.
+INLINE_SECRET_FIELDS = ("client_secret", "token", "password")
+
 
 class DatabricksAuth(ExtensionApp):
     """Databricks OAuth for Jupyter: runs the flows and holds every long-lived secret."""
@@ -104,6 +107,7 @@ class DatabricksAuth(ExtensionApp):
         from ..core.store.select import open_store
         from .service import DbxAuthService, OAuthApp
 
+        self._warn_about_inline_secrets()
         store = open_store(self.store_backend, self.store_path, self.store_key)
         self._http = httpx.AsyncClient(timeout=30.0)
         engine = OAuthEngine(http=self._http)
@@ -142,6 +146,31 @@ class DatabricksAuth(ExtensionApp):
             dbx_auth_kernel_key=self.kernel_key,
             dbx_auth_events_keepalive=self.events_keepalive,
         )
+
+    def _warn_about_inline_secrets(self) -> None:
+        """Secrets written into Jupyter config end up wherever the config goes: traitlets logs the
+        whole config at --debug before any extension loads, and config files are often shared.
+        Say so, with the safer place for each; the values are never named in the warning."""
+        inline = [
+            f"c.DatabricksAuth.connections[{name!r}][{field!r}]"
+            for name, values in (self.connections or {}).items()
+            if isinstance(values, dict)
+            for field in INLINE_SECRET_FIELDS
+            if values.get(field)
+        ]
+        if self.oauth_client_secret:
+            inline.append("c.DatabricksAuth.oauth_client_secret")
+        if self.store_key:
+            inline.append("c.DatabricksAuth.store_key")
+        if inline:
+            self.log.warning(
+                "Secrets are set in Jupyter config (%s); Jupyter logs its config at --debug and "
+                "config files are often shared. Prefer a service principal saved in the "
+                "Databricks sidebar (kept encrypted), a ~/.databrickscfg profile, or the "
+                "environment variables JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET and "
+                "JUPYTER_DBX_AUTH_CRYPT_KEY.",
+                ", ".join(inline),
+            )
 
     def _open_audit(self) -> Any:
         if self.audit_log_path == "":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 from server_helpers import ETL_SP, login
 
@@ -73,3 +74,18 @@ def test_audit_log_is_on_by_default_and_can_be_turned_off(_isolated_environment)
     assert audit is not None
     assert str(audit.path).startswith(str(_isolated_environment))  # the user's log directory
     assert DatabricksAuth(audit_log_path="")._open_audit() is None
+
+
+def test_inline_secrets_in_config_are_warned_about_without_naming_them(caplog):
+    from jupyter_dbx_auth.server.app import DatabricksAuth
+
+    app = DatabricksAuth(
+        connections={"etl": {"host": "https://x.cloud.databricks.com", "client_secret": "s3cr3t"}},
+        oauth_client_secret="app-s3cr3t",
+    )
+    app.log = logging.getLogger("test.dbx_auth")  # traitlets' own logger does not propagate
+    with caplog.at_level("WARNING"):
+        app._warn_about_inline_secrets()
+    assert "connections['etl']['client_secret']" in caplog.text
+    assert "oauth_client_secret" in caplog.text
+    assert "s3cr3t" not in caplog.text
