@@ -9,8 +9,15 @@ import { useRef, useState } from 'react';
 import { DbxAuthModel } from '../model/model';
 import { validateNew } from '../model/principals';
 
-export function AddPrincipalForm(props: { model: DbxAuthModel; connection: string }): JSX.Element {
-  const { model, connection } = props;
+export interface IAddPrincipalProps {
+  model: DbxAuthModel;
+  connection: string;
+  /** Called after a successful save, and on Cancel. */
+  onDone: () => void;
+}
+
+export function AddPrincipalForm(props: IAddPrincipalProps): JSX.Element {
+  const { model, connection, onDone } = props;
   const [clientId, setClientId] = useState('');
   const [label, setLabel] = useState('');
   const [expires, setExpires] = useState('');
@@ -33,9 +40,7 @@ export function AddPrincipalForm(props: { model: DbxAuthModel; connection: strin
       secret
     );
     if (saved) {
-      setClientId('');
-      setLabel('');
-      setExpires('');
+      onDone();
     }
   };
 
@@ -89,9 +94,14 @@ export function AddPrincipalForm(props: { model: DbxAuthModel; connection: strin
         />
       </label>
       {problem && <div className="jp-DbxAuth-formError">{problem}</div>}
-      <button type="submit" className="jp-mod-styled jp-mod-accept" disabled={busy}>
-        {busy ? 'Testing and saving…' : 'Save service principal'}
-      </button>
+      <div className="jp-DbxAuth-formButtons">
+        <button type="submit" className="jp-mod-styled jp-mod-accept" disabled={busy}>
+          {busy ? 'Testing and saving…' : 'Save service principal'}
+        </button>
+        <button type="button" className="jp-mod-styled" onClick={onDone}>
+          Cancel
+        </button>
+      </div>
     </form>
   );
 }

@@ -1,5 +1,6 @@
 /** The service principals stored for a connection: list, expiry warnings, delete, add. */
 import * as React from 'react';
+import { useState } from 'react';
 
 import { DbxAuthModel } from '../model/model';
 import { expiryOf, worstExpiry } from '../model/principals';
@@ -18,6 +19,7 @@ export function ServicePrincipals(props: IServicePrincipalsProps): JSX.Element {
   const expiries = principals.map(sp => expiryOf(sp, now));
   const level = worstExpiry(expiries.map(e => e.level));
   const open = principals.length > 0 || connection.method === 'm2m';
+  const [adding, setAdding] = useState(false);
   return (
     <details className="jp-DbxAuth-sps" open={open}>
       <summary>
@@ -49,7 +51,17 @@ export function ServicePrincipals(props: IServicePrincipalsProps): JSX.Element {
           </li>
         ))}
       </ul>
-      <AddPrincipalForm model={model} connection={connection.name} />
+      {adding ? (
+        <AddPrincipalForm
+          model={model}
+          connection={connection.name}
+          onDone={() => setAdding(false)}
+        />
+      ) : (
+        <button className="jp-mod-styled jp-DbxAuth-addSp" onClick={() => setAdding(true)}>
+          Add a service principal…
+        </button>
+      )}
     </details>
   );
 }

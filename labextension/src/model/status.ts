@@ -112,7 +112,7 @@ function loggedOutText(conn: IConnection): string {
     return 'Login required';
   }
   if (conn.method === 'm2m') {
-    return 'No secret stored: add the service principal below';
+    return 'No secret stored: add the service principal';
   }
   return 'Not connected';
 }

@@ -1,0 +1,75 @@
+"""Jupyter server for the Galata UI tests: JupyterLab + jupyter-dbx-auth, wired to the emulator.
+
+Galata's helper disables the token and XSRF (auth and XSRF are tested with pytest, see
+tests/server/). This file also starts the Databricks emulator for the life of the server and
+writes its URL and seeded identities to `.emulator-<port>.json`, where the Playwright tests read
+the sign-in password and a service principal's secret (demo values of the emulator, not real
+ones); the file is removed when the server stops.
+
+Connections:
+- `ws`: the emulator workspace, user sign-in (U2M) with the public databricks-cli app;
+- `etl`: the same workspace as a service principal whose secret is not stored yet;
+- `broken`: a misconfigured connection, shown as an error with its message and hint.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from jupyter_server.auth.identity import PasswordIdentityProvider
+from jupyterlab.galata import configure_jupyter_server
+
+from jupyter_dbx_auth.emulator.harness import EmulatorProcess
+
+c = get_config()  # noqa: F821
+configure_jupyter_server(c)
+c.ServerApp.allow_root = True  # CI runs as root
+# The Makefile picks a free port (playwright.config.ts reads the same variable).
+PORT = int(os.environ.get("DBX_UI_PORT", "8898"))
+c.ServerApp.port = PORT
+c.ServerApp.jpserver_extensions.update({"jupyter_dbx_auth": True})
+
+
+class KernelKeyWithoutCookie(PasswordIdentityProvider):
+    """Work-around: no anonymous-user cookie on replies to kernel-key requests.
+
+    Galata runs the server without a token, so jupyter-server makes every request an anonymous
+    user and sets a login cookie on the reply, kernel-key requests too. The kernel's httpx client
+    keeps that cookie and sends it back, and the server then refuses the kernel ("A kernel-key
+    request must not carry Jupyter credentials"). Reported to the kernel/server side (the kernel
+    client should keep no cookies); drop this class once it does.
+    """
+
+    def set_login_cookie(self, handler, user):
+        if handler.request.headers.get("Authorization", "").startswith("DbxKernelKey "):
+            return
+        super().set_login_cookie(handler, user)
+
+
+c.ServerApp.identity_provider_class = KernelKeyWithoutCookie
+
+HERE = Path(__file__).resolve().parent
+emulator = EmulatorProcess().start()
+atexit.register(emulator.stop)
+
+etl = next(
+    sp for sp in emulator.config["service_principals"] if sp["display_name"] == "emulator-etl-sp"
+)
+SEED_FILE = HERE / f".emulator-{PORT}.json"
+SEED_FILE.write_text(json.dumps({"url": emulator.url, **emulator.config}))
+atexit.register(SEED_FILE.unlink, missing_ok=True)
+
+c.DatabricksAuth.include_profiles = False
+c.DatabricksAuth.store_backend = "memory"
+c.DatabricksAuth.audit_log_path = os.path.join(
+    tempfile.mkdtemp(prefix="dbx-ui-audit-"), "audit.log"
+)
+c.DatabricksAuth.connections = {
+    "ws": {"host": emulator.url, "auth_type": "databricks-cli"},
+    "etl": {"host": emulator.url, "auth_type": "oauth-m2m", "client_id": etl["client_id"]},
+    "broken": {"host": "not a url", "auth_type": "databricks-cli"},
+}
