@@ -8,6 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { IErrorText } from './errors';
 import { DbxEvent, EMPTY_STATE, IDbxState, reduce } from './events';
+import { LiveUpdates, LOGIN_MESSAGE } from './live';
 import {
   IConnection,
   IConnectionsPayload,
@@ -34,15 +35,13 @@ export interface INotice {
   hint: string;
 }
 
-/** The message the callback page posts (BroadcastChannel and `window.opener`). */
-export const LOGIN_MESSAGE = 'jupyter-dbx-auth:login';
-export const CHANNEL = 'jupyter-dbx-auth';
+export { LOGIN_MESSAGE } from './live';
 
 export interface IModelOptions {
   api: IDbxApi;
   /** `window.open`; returns null when the browser blocked the window. */
   openWindow?: (url: string) => Window | null;
-  /** Start the live events stream (default: when the browser has EventSource). */
+  /** Follow the events stream and the callback page (default: in a browser with EventSource). */
   live?: boolean;
 }
 
@@ -99,10 +98,21 @@ export class DbxAuthModel implements IDisposable {
   start(refreshSeconds: number): void {
     this.setRefreshInterval(refreshSeconds);
     void this.refresh();
-    if (this._live) {
-      this._openStream();
+    if (this._live && this._updates === null) {
+      this._updates = new LiveUpdates(() => this._api.eventsUrl(), {
+        snapshot: payload => this.dispatch({ type: 'snapshot', payload }),
+        status: connection => {
+          this.dispatch({ type: 'status', connection });
+          this._principalsSoon();
+        },
+        streaming: live => {
+          this._streamLive = live;
+          this._changed.emit();
+        },
+        login: data => this.handleLoginMessage(data)
+      });
+      this._updates.open();
     }
-    this._listen();
   }
 
   /** Poll every `seconds` while the events stream is down (and list service principals). */
@@ -114,9 +124,7 @@ export class DbxAuthModel implements IDisposable {
     this._timer = setInterval(() => {
       if (!this._streamLive) {
         void this.refresh();
-        if (this._live && this._source === null) {
-          this._openStream();
-        }
+        this._updates?.open();
       }
     }, ms);
   }
@@ -221,11 +229,10 @@ export class DbxAuthModel implements IDisposable {
     if (this._timer !== null) {
       clearInterval(this._timer);
     }
-    this._source?.close();
-    this._channel?.close();
-    if (typeof window !== 'undefined') {
-      window.removeEventListener('message', this._onWindowMessage);
+    if (this._principalsTimer !== null) {
+      clearTimeout(this._principalsTimer);
     }
+    this._updates?.dispose();
     Signal.clearData(this);
   }
 
@@ -236,6 +243,17 @@ export class DbxAuthModel implements IDisposable {
     } catch (error) {
       this.setNotice(toNotice(error));
     }
+  }
+
+  /** A status change may come with a service principal saved elsewhere (a kernel's widget). */
+  private _principalsSoon(): void {
+    if (this._principalsTimer !== null) {
+      clearTimeout(this._principalsTimer);
+    }
+    this._principalsTimer = setTimeout(() => {
+      this._principalsTimer = null;
+      void this._reloadPrincipals();
+    }, 500);
   }
 
   /** Run an action: mark it busy, turn a failure into a notice, return undefined then. */
@@ -254,44 +272,6 @@ export class DbxAuthModel implements IDisposable {
     }
   }
 
-  private _openStream(): void {
-    const source = new EventSource(this._api.eventsUrl(), { withCredentials: true });
-    this._source = source;
-    source.addEventListener('snapshot', (event: MessageEvent) => {
-      this._streamLive = true;
-      this.dispatch({ type: 'snapshot', payload: JSON.parse(event.data) });
-    });
-    source.addEventListener('status', (event: MessageEvent) => {
-      this.dispatch({ type: 'status', connection: JSON.parse(event.data) });
-    });
-    source.onerror = () => {
-      // EventSource reconnects by itself after a network error; a refused stream (closed)
-      // is retried by the poll timer, which also lists meanwhile.
-      this._streamLive = false;
-      if (source.readyState === EventSource.CLOSED) {
-        source.close();
-        this._source = null;
-      }
-      this._changed.emit();
-    };
-  }
-
-  private _listen(): void {
-    if (typeof BroadcastChannel !== 'undefined') {
-      this._channel = new BroadcastChannel(CHANNEL);
-      this._channel.onmessage = (event: MessageEvent) => this.handleLoginMessage(event.data);
-    }
-    if (typeof window !== 'undefined') {
-      window.addEventListener('message', this._onWindowMessage);
-    }
-  }
-
-  private _onWindowMessage = (event: MessageEvent): void => {
-    if (event.origin === window.location.origin) {
-      this.handleLoginMessage(event.data);
-    }
-  };
-
   private _api: IDbxApi;
   private _openWindow: (url: string) => Window | null;
   private _live: boolean;
@@ -301,8 +281,8 @@ export class DbxAuthModel implements IDisposable {
   private _streamLive = false;
   private _busy = new Set<string>();
   private _timer: ReturnType<typeof setInterval> | null = null;
-  private _source: EventSource | null = null;
-  private _channel: BroadcastChannel | null = null;
+  private _principalsTimer: ReturnType<typeof setTimeout> | null = null;
+  private _updates: LiveUpdates | null = null;
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
 }

@@ -56,6 +56,10 @@ test('log in through the emulator in a new window; the panel updates live', asyn
     new RegExp(`Signed in as ${alice.username.replace('.', '\\.')} · token valid for \\d+:\\d\\d`)
   );
   await expect(ws.getByRole('button', { name: 'Log out' })).toBeVisible();
+  // The status bar keeps the worst status (the broken connection) and adds the countdown.
+  await expect(page.locator('.jp-DbxAuth-statusItem')).toContainText(
+    /error \(broken\) · \d\d:\d\d/
+  );
   // The countdown ticks.
   const first = await statusOf(panel, 'ws').innerText();
   await expect(statusOf(panel, 'ws')).not.toHaveText(first, { timeout: 5000 });
