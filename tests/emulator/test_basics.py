@@ -121,3 +121,26 @@ def test_idp_down_drops_connections(emulator):
     emulator.set_down(False)
     with http() as c:
         assert c.post(token_url(emulator), data={"grant_type": "x"}).status_code == 400
+
+
+def test_expires_in_never_outlives_the_jwt_exp(emulator):
+    """`exp` counts from a whole-second `iat`; `expires_in` must not promise more than that."""
+    import time
+
+    import httpx
+    import jwt
+
+    sp = emulator.service_principal("emulator-etl-sp")
+    for _ in range(5):
+        before = time.time()
+        r = httpx.post(
+            f"{emulator.url}/oidc/v1/token",
+            data={"grant_type": "client_credentials", "scope": "all-apis"},
+            auth=(sp["client_id"], sp["secret"]),
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+        assert before + body["expires_in"] <= claims["exp"]
+        assert claims["exp"] - claims["iat"] == 3600
+        time.sleep(0.13)

@@ -142,7 +142,8 @@ class EmulatorAuthorizationServer(AuthorizationServer):
             raise RuntimeError("token without a principal")
         scope = scope or "all-apis"
         ttl = expires_in or self.access_token_ttl(client)
-        now = int(self.state.now())
+        clock = self.state.now()
+        now = int(clock)
         jti = new_jti()
         claims = {
             "iss": self.issuer,
@@ -159,7 +160,10 @@ class EmulatorAuthorizationServer(AuthorizationServer):
         token: dict[str, Any] = {
             "access_token": self.keys.sign(claims),
             "token_type": "Bearer",
-            "expires_in": ttl,
+            # Whole seconds truly left before `exp` (which counts from the whole second `iat`):
+            # a client adding `expires_in` to its own clock then never overestimates the lifetime.
+            # Databricks answers 3599 for an hour-long token for the same reason.
+            "expires_in": int(now + ttl - clock),
             "scope": scope,
         }
         # Databricks issues refresh tokens only to users who granted offline_access.
