@@ -153,6 +153,9 @@ def connect(
     identity = info.identity if not client_id else None
     if identity is None:
         identity = _who(cache, info)
+    # Importing the sdk and building the client can outlast a short token: the summary line
+    # shows the one the client will use next, not one that expired meanwhile.
+    cache.token()
     var = options.var or {"workspace": "w", "account": "a", "sql": "conn"}[kind]
     return Connected(client, var, info, cache, identity, kind, backend.kind, sp=client_id)
 

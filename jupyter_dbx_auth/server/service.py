@@ -79,7 +79,7 @@ class DbxAuthService:
         self._connections: dict[str, Connection] = {}
         self._problems: dict[str, DbxAuthError] = {}
         self._identity: dict[str, str] = {}
-        self._identity_tasks: dict[str, asyncio.Task[None]] = {}
+        self._identity_tasks: dict[str, asyncio.Future[None]] = {}
         self._last_state: dict[str, State] = {}
         self._unsubscribe = broker.subscribe(self._on_status)
 
@@ -204,10 +204,12 @@ class DbxAuthService:
             )
             raise
         conn = self.get(entry.connection)
+        # The broker reports the connection "ok" as soon as the code is exchanged, before SCIM Me
+        # answers: until the identity is read, `settle_identities` makes listings wait for it.
+        task = asyncio.ensure_future(self._sign_in(conn, entry.pending, code))
+        self._identity_tasks[conn.name] = task
         try:
-            tokens = await self.broker.complete_login(
-                conn, entry.pending, code, entry.pending.state
-            )
+            await task
         except DbxAuthError as exc:
             self._audit(
                 "failure",
@@ -218,10 +220,16 @@ class DbxAuthService:
                 error=exc.message,
             )
             raise
-        await self._read_identity(conn, tokens)
+        finally:
+            if self._identity_tasks.get(conn.name) is task:
+                del self._identity_tasks[conn.name]
         self._audit("login", conn.name, user=user, identity=self._identity.get(conn.name))
         self._on_status(conn.name, self.broker.status(conn))
         return conn.name, entry.next_url
+
+    async def _sign_in(self, conn: Connection, pending: PendingLogin, code: str) -> None:
+        tokens = await self.broker.complete_login(conn, pending, code, pending.state)
+        await self._read_identity(conn, tokens)
 
     async def logout(self, conn: Connection, *, user: str) -> dict[str, Any]:
         self.pending.drop_connection(conn.name)
@@ -267,10 +275,17 @@ class DbxAuthService:
             except DbxAuthError:
                 return
             finally:
-                self._identity_tasks.pop(conn.name, None)
+                if self._identity_tasks.get(conn.name) is asyncio.current_task():
+                    del self._identity_tasks[conn.name]
             self._on_status(conn.name, self.broker.status(conn))
 
         self._identity_tasks[conn.name] = asyncio.ensure_future(run())
+
+    async def settle_identities(self, timeout: float = 5.0) -> None:
+        """Wait (bounded) for identity reads in flight: sign-ins and `learn_identity_soon`."""
+        tasks = list(self._identity_tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
 
     # -- service principals -------------------------------------------------------------
 

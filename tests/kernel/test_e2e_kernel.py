@@ -90,9 +90,11 @@ async def test_real_kernel_connects_and_survives_expiries(kernel, browser, dbx_e
     assert reply["status"] == "ok", out
     out, reply = await kernel.run("%dbx_connect ws")
     assert reply["status"] == "ok", out
-    # The identity in the summary comes from the server's list (or SCIM Me); right after a
-    # sign-in it is occasionally not known yet (see the report), so it is not asserted here.
-    assert re.search(r"w = WorkspaceClient for ws \(.*\) as .*, u2m via server; token valid", out)
+    # Known once the callback page has been served (the server reads SCIM Me before answering).
+    summary = (
+        rf"w = WorkspaceClient for ws \(.*\) as {re.escape(ALICE)}, u2m via server; token valid"
+    )
+    assert re.search(summary, out), out
     out, reply = await kernel.run("print(w.current_user.me().user_name)")
     assert out.strip() == ALICE
 

@@ -24,12 +24,15 @@ class ConnectionsHandler(DbxAuthAPIHandler):
 
     @jupyter_or_kernel
     async def get(self) -> None:
-        self.service.reload()
-        payload = self.service.list_connections()
-        for item in payload["connections"]:
+        service = self.service
+        service.reload()
+        for item in service.list_connections()["connections"]:
             if item["status"] == "ok" and item["method"] == "u2m" and not item["identity"]:
-                self.service.learn_identity_soon(self.service.get(item["name"]))
-        self.write_json(payload)
+                service.learn_identity_soon(service.get(item["name"]))
+        # A signed-in user connection is listed with its identity: wait for the reads in flight
+        # (a sign-in finishing, or the lookups just started) rather than answer "ok" without it.
+        await service.settle_identities()
+        self.write_json(service.list_connections())
 
 
 class LoginHandler(DbxAuthAPIHandler):
