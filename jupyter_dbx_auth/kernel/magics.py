@@ -7,6 +7,8 @@ stays fast.
 
 from __future__ import annotations
 
+import argparse
+import shlex
 import sys
 from typing import Any
 
@@ -88,6 +90,21 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def without_comment(line: str) -> str:
+    """The magic's arguments without a trailing `# comment` (IPython passes it on verbatim)."""
+    if "#" not in line:
+        return line
+    try:
+        return shlex.join(shlex.split(line, comments=True))
+    except ValueError:  # unbalanced quotes: the argument parser says what is wrong
+        return line
+
+
+def parse_connect_line(line: str) -> argparse.Namespace:
+    """`%dbx_connect`'s arguments, parsed exactly as the magic parses them."""
+    return parse_argstring(DatabricksMagics.dbx_connect, without_comment(line))
+
+
 @magics_class
 class DatabricksMagics(Magics):
     """Connect notebooks to Databricks with the identity the Jupyter server signed in."""
@@ -106,7 +123,7 @@ class DatabricksMagics(Magics):
     @line_magic
     def dbx_connect(self, line: str) -> None:
         """Inject a Databricks client whose token is refreshed before it expires."""
-        args = parse_argstring(self.dbx_connect, line)
+        args = parse_connect_line(line)
         if args.var is not None and not args.var.isidentifier():
             raise DbxMagicError(f"--as {args.var!r} is not a Python name.", "Use e.g. --as w2.")
         if args.warehouse or args.http_path:
@@ -153,7 +170,7 @@ class DatabricksMagics(Magics):
     @line_magic
     def dbx_logout(self, line: str) -> None:
         """Forget the connection's tokens (the server also revokes them when it can)."""
-        args = parse_argstring(self.dbx_logout, line)
+        args = parse_argstring(self.dbx_logout, without_comment(line))
         from .backends import current_backend
 
         try:
