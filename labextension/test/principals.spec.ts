@@ -30,11 +30,14 @@ describe('service principal expiry', () => {
 
   it('warns within the warning window, with the server warning', () => {
     expect(expiryOf(sp(NOW_S + 7 * DAY), NOW_MS).text).toBe(
-      'Secret expires 2026-01-08 (in 7 days)'
+      'Secret expires 2026-01-08 (in 7 days): create a new one soon'
     );
     const e = expiryOf(sp(NOW_S + DAY, 'The secret expires in 1 days.'), NOW_MS);
     expect(e.level).toBe('soon');
     expect(e.text).toContain('(in 1 day)');
+    // Rounded like the server's warning: 9.3 days is "in 9 days".
+    expect(expiryOf(sp(NOW_S + 9.3 * DAY), NOW_MS).text).toContain('(in 9 days)');
+    expect(expiryOf(sp(NOW_S + 0.2 * DAY), NOW_MS).text).toContain('(today)');
     expect(expiryOf(sp(NOW_S + 40 * DAY), NOW_MS, 60).level).toBe('soon');
   });
 

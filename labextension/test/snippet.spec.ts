@@ -17,7 +17,7 @@ describe('snippet', () => {
 
   it('uses an AccountClient for account connections', () => {
     expect(snippet('admin', { ...magic, loadExtension: false, account: true })).toBe(
-      '%dbx_connect admin --account\na.workspaces.list()'
+      '%dbx_connect admin --account\n[ws.workspace_name for ws in a.workspaces.list()]'
     );
   });
 
@@ -43,7 +43,8 @@ describe('snippet', () => {
     expect(
       snippet('x"y', { form: 'python', loadExtension: false, checkLine: true, sp: 'n', account: true })
     ).toBe(
-      'import jupyter_dbx_auth\n\na = jupyter_dbx_auth.connect("x\\"y", sp="n", account=True)\na.workspaces.list()'
+      'import jupyter_dbx_auth\n\na = jupyter_dbx_auth.connect("x\\"y", sp="n", account=True)\n' +
+        '[ws.workspace_name for ws in a.workspaces.list()]'
     );
     expect(pyString('é')).toBe('"é"');
   });

@@ -20,20 +20,22 @@ export function isoDate(epochSeconds: number): string {
 
 /**
  * The expiry line of a stored secret. `warnDays` matches the server's
- * `secret_expiry_warning_days`; the server's own `warning` text wins when it sent one.
+ * `secret_expiry_warning_days`; for an expired secret the server's own `warning` text wins.
  */
 export function expiryOf(sp: IServicePrincipal, nowMs: number, warnDays = 30): IExpiry {
   if (sp.expires_at === null || !Number.isFinite(sp.expires_at)) {
     return { level: 'none', text: 'No expiry date recorded' };
   }
   const date = isoDate(sp.expires_at);
-  const days = Math.ceil((sp.expires_at * 1000 - nowMs) / DAY_MS);
-  if (days <= 0) {
+  const exact = (sp.expires_at * 1000 - nowMs) / DAY_MS;
+  if (exact <= 0) {
     return { level: 'expired', text: sp.warning ?? `Secret expired on ${date}` };
   }
-  if (days <= warnDays) {
-    const text = `Secret expires ${date} (in ${days} day${days === 1 ? '' : 's'})`;
-    return { level: 'soon', text: sp.warning ? `${text}: ${sp.warning}` : text };
+  if (exact <= warnDays) {
+    // Rounded as the server rounds its warning ("expires in 9 days").
+    const days = Math.round(exact);
+    const when = days === 0 ? 'today' : `in ${days} day${days === 1 ? '' : 's'}`;
+    return { level: 'soon', text: `Secret expires ${date} (${when}): create a new one soon` };
   }
   return { level: 'ok', text: `Secret expires ${date}` };
 }

@@ -35,7 +35,7 @@ export function pyString(value: string): string {
 export function snippet(name: string, options: ISnippetOptions): string {
   const variable = options.account ? 'a' : 'w';
   const check = options.account
-    ? `${variable}.workspaces.list()`
+    ? `[ws.workspace_name for ws in ${variable}.workspaces.list()]`
     : `${variable}.current_user.me().user_name`;
   const lines: string[] = [];
   if (options.form === 'python') {

@@ -121,6 +121,7 @@ test('add a service principal (secret cleared, never shown) and delete it', asyn
   await expect(row.locator('.jp-DbxAuth-spExpiry')).toContainText(`Secret expires ${soon}`);
   await expect(statusOf(panel, 'etl')).toHaveText(/Service principal ready/);
   expect(await browserText(page)).not.toContain(sp.secret!);
+  await screenshot(panel, 'service-principal');
 
   await row.getByRole('button', { name: /Delete service principal/ }).click();
   await expect(row).toHaveCount(0);
