@@ -23,10 +23,10 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider
-	cd $(LABEXT_DIR) && jlpm test --ci
 	@$(MAKE) --no-print-directory ui-test
 
-# Browser tests (Galata + Debian's Chromium) live in tests/ui-tests with their own Makefile.
+# Jest (labextension model logic) and the browser tests (Galata + Debian's Chromium) run from
+# tests/ui-tests/Makefile, which also installs Chromium and the node packages they need.
 ui-test:
 	@if [ -f tests/ui-tests/package.json ]; then $(MAKE) --no-print-directory -C tests/ui-tests test; fi
 
