@@ -45,6 +45,8 @@ const config: PlaywrightTestConfig = {
     url: `${baseURL}/lab`,
     timeout: 120_000,
     reuseExistingServer: false,
+    // SIGTERM lets the server stop the emulator and remove its seed file (atexit).
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 10_000 },
     env: { ...process.env, DBX_UI_PORT: String(port) } as Record<string, string>
   }
 };
