@@ -80,10 +80,10 @@ def _stub_idp(service: Any) -> None:
         return TokenSet(access_token=Secret("stub"), expires_at=time.time() + 3600)
 
     async def read_identity(conn: Any, tokens: Any) -> None:
-        service._identity[conn.name] = "bench@example.com"
+        service.identities._known[conn.name] = "bench@example.com"
 
     service.broker.complete_login = complete_login
-    service._read_identity = read_identity
+    service.identities.read = read_identity
 
 
 def start_server(

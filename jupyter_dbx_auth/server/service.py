@@ -4,7 +4,7 @@ The handlers stay thin (parse, authorize, call one method here, write JSON). Thi
 core (config resolution, `TokenBroker`, the secret store) to the server's policies:
 - U2M connections without a client of their own use the server's OAuth app, if one is configured;
 - logins are bound to the Jupyter user (`PendingLogins`) on top of the broker's own state check;
-- identities come from SCIM `Me` with the fresh access token, kept in memory only;
+- identities come from SCIM `Me` with the fresh access token, kept in memory only (`identity.py`);
 - every dictionary returned here is safe for a browser: no token, no secret.
 """
 
@@ -30,6 +30,7 @@ from ..core.secret import Secret
 from ..core.status import State, Status
 from ..core.store.base import SecretStore
 from .events import EventHub
+from .identity import Identities
 from .pending import PendingLogins, StateRejected
 from .redirects import DOCS_URL, callback_url, host_is_loopback
 
@@ -78,8 +79,7 @@ class DbxAuthService:
         self.audit = audit
         self._connections: dict[str, Connection] = {}
         self._problems: dict[str, DbxAuthError] = {}
-        self._identity: dict[str, str] = {}
-        self._identity_tasks: dict[str, asyncio.Future[None]] = {}
+        self.identities = Identities(http)
         self._last_state: dict[str, State] = {}
         self._unsubscribe = broker.subscribe(self._on_status)
 
@@ -138,7 +138,7 @@ class DbxAuthService:
             **status.to_dict(),
             "status": status.state.value,
             "warnings": warnings,
-            "identity": self._identity.get(conn.name),
+            "identity": self.identities.get(conn.name),
             "expires_at": cached.expires_at if cached else None,
         }
 
@@ -204,12 +204,10 @@ class DbxAuthService:
             )
             raise
         conn = self.get(entry.connection)
-        # The broker reports the connection "ok" as soon as the code is exchanged, before SCIM Me
-        # answers: until the identity is read, `settle_identities` makes listings wait for it.
-        task = asyncio.ensure_future(self._sign_in(conn, entry.pending, code))
-        self._identity_tasks[conn.name] = task
+        # The code exchange and the identity read are one tracked read, so that listings made
+        # meanwhile wait for the identity (`settle_identities`).
         try:
-            await task
+            await self.identities.track(conn.name, self._sign_in(conn, entry.pending, code))
         except DbxAuthError as exc:
             self._audit(
                 "failure",
@@ -220,72 +218,44 @@ class DbxAuthService:
                 error=exc.message,
             )
             raise
-        finally:
-            if self._identity_tasks.get(conn.name) is task:
-                del self._identity_tasks[conn.name]
-        self._audit("login", conn.name, user=user, identity=self._identity.get(conn.name))
+        self._audit("login", conn.name, user=user, identity=self.identities.get(conn.name))
         self._on_status(conn.name, self.broker.status(conn))
         return conn.name, entry.next_url
 
     async def _sign_in(self, conn: Connection, pending: PendingLogin, code: str) -> None:
         tokens = await self.broker.complete_login(conn, pending, code, pending.state)
-        await self._read_identity(conn, tokens)
+        await self.identities.read(conn, tokens)
 
     async def logout(self, conn: Connection, *, user: str) -> dict[str, Any]:
         self.pending.drop_connection(conn.name)
         await self.broker.logout(conn)
-        self._identity.pop(conn.name, None)
+        self.identities.forget(conn.name)
         self._audit("logout", conn.name, user=user)
         return self.status_dict(conn)
 
     # -- identity --------------------------------------------------------------------------
 
-    async def _read_identity(self, conn: Connection, tokens: TokenSet) -> None:
-        if conn.account:
-            return  # account consoles have no SCIM Me at this path; the sidebar shows the host
-        try:
-            response = await self.http.get(
-                f"{conn.host}/api/2.0/preview/scim/v2/Me",
-                headers={"Authorization": f"Bearer {tokens.access_token.reveal()}"},
-                timeout=10,
-            )
-            if response.status_code != 200:
-                log.info("Reading the identity of %s: HTTP %s", conn.name, response.status_code)
-                return
-            body = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            log.info("Reading the identity of %s failed (%s)", conn.name, type(exc).__name__)
-            return
-        who = body.get("userName") or body.get("displayName") or body.get("applicationId")
-        if isinstance(who, str) and who:
-            self._identity[conn.name] = who[:200]
-
     def identity_of(self, name: str) -> str | None:
-        return self._identity.get(name)
+        return self.identities.get(name)
 
     def learn_identity_soon(self, conn: Connection) -> None:
         """After a restart the identity is unknown: look it up in the background."""
-        if conn.name in self._identity or conn.name in self._identity_tasks:
+        if self.identities.known_or_reading(conn.name):
             return
 
         async def run() -> None:
             try:
                 tokens = await self.broker.get_token(conn)
-                await self._read_identity(conn, tokens)
             except DbxAuthError:
                 return
-            finally:
-                if self._identity_tasks.get(conn.name) is asyncio.current_task():
-                    del self._identity_tasks[conn.name]
+            await self.identities.read(conn, tokens)
             self._on_status(conn.name, self.broker.status(conn))
 
-        self._identity_tasks[conn.name] = asyncio.ensure_future(run())
+        self.identities.track(conn.name, run())
 
     async def settle_identities(self, timeout: float = 5.0) -> None:
         """Wait (bounded) for identity reads in flight: sign-ins and `learn_identity_soon`."""
-        tasks = list(self._identity_tasks.values())
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
+        await self.identities.settle(timeout)
 
     # -- service principals -------------------------------------------------------------
 
@@ -407,8 +377,8 @@ class DbxAuthService:
         if cached is not None:
             return cached
         tokens = await self.broker.get_token(conn)
-        if conn.method is AuthMethod.USER and conn.name not in self._identity:
-            await self._read_identity(conn, tokens)
+        if conn.method is AuthMethod.USER and self.identities.get(conn.name) is None:
+            await self.identities.read(conn, tokens)
         return tokens
 
     # -- misc -----------------------------------------------------------------------------
@@ -416,7 +386,7 @@ class DbxAuthService:
     def _audit_refresh(self, name: str, status: Status) -> None:
         """Each token request the broker made by itself (refresh, client credentials, exchange)."""
         if status.state is State.OK:
-            self._audit("refresh", name, identity=self._identity.get(name))
+            self._audit("refresh", name, identity=self.identities.get(name))
         else:
             self._audit("refresh", name, outcome=status.state.value, error=status.message)
 
@@ -430,6 +400,5 @@ class DbxAuthService:
 
     async def aclose(self) -> None:
         self._unsubscribe()
-        for task in list(self._identity_tasks.values()):
-            task.cancel()
+        self.identities.cancel()
         self.events.shutdown()

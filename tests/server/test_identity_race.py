@@ -19,7 +19,7 @@ async def test_listing_during_the_identity_read_waits_for_it(
     browser, kernel_client, dbx_app, emulator
 ) -> None:
     service = dbx_app.service
-    read = service._read_identity
+    read = service.identities.read
     reading = asyncio.Event()
 
     async def slow_read(conn: Any, tokens: Any) -> None:
@@ -27,7 +27,7 @@ async def test_listing_during_the_identity_read_waits_for_it(
         await asyncio.sleep(0.5)  # SCIM Me on a slow day
         await read(conn, tokens)
 
-    service._read_identity = slow_read
+    service.identities.read = slow_read
     callback = asyncio.ensure_future(login(browser, emulator))
     await asyncio.wait_for(reading.wait(), 30)
     listed = (await kernel_client.get("dbx-auth/api/connections")).json()["connections"]
