@@ -3,8 +3,8 @@
 Kernels started by a Jupyter server with the extension inherit two environment variables: the
 server's loopback URL and a per-server kernel key (`Authorization: DbxKernelKey <key>`). Sync
 (`httpx.Client`) because the databricks-sdk and databricks-sql-connector call header factories
-synchronously, from whatever thread makes the request; one pooled keep-alive connection keeps a
-token fetch to about a millisecond.
+synchronously, from whatever thread makes the request. The token endpoint, which a kernel waits
+on, has a lean kept-alive connection of its own (`keepalive.py`).
 
 Errors come back as the server wrote them (`{"message", "hint", "error"}`) and are raised as the
 core's exception types, so callers handle one hierarchy whichever side made the token.
@@ -12,15 +12,20 @@ core's exception types, so callers handle one hierarchy whichever side made the 
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import time
 from collections.abc import Mapping
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
 from ..core import errors
 from ..core.secret import Secret
+from .keepalive import KeepAliveGet
 from .tokens import KernelToken
 
 # Same names as `jupyter_dbx_auth.server.kernel_key` (not imported: the kernel must not import
@@ -61,12 +66,18 @@ class ServerClient:
     ) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self._api = self.url + "dbx-auth/api/"
+        headers = {"Authorization": f"{SCHEME} {key.reveal()}"}
         self._http = httpx.Client(
-            headers={"Authorization": f"{SCHEME} {key.reveal()}"},
+            headers=headers,
+            # Never keep a cookie: the server refuses kernel-key requests that carry Jupyter
+            # credentials, and a token-less server sets an anonymous-user cookie on every reply.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             timeout=timeout,
             trust_env=False,  # loopback: a proxy from the environment must not see the key
             transport=transport,
         )
+        # The token endpoint is the hot path: a lean keep-alive connection of its own.
+        self._token_get = KeepAliveGet(self._api, headers, timeout)
 
     def __repr__(self) -> str:
         return f"<ServerClient {self.url!r}>"
@@ -82,6 +93,7 @@ class ServerClient:
 
     def close(self) -> None:
         self._http.close()
+        self._token_get.close()
 
     # -- endpoints --------------------------------------------------------------------------
 
@@ -101,7 +113,7 @@ class ServerClient:
 
             params["refresh"] = "1"
             params["rejected"] = fingerprint(rejected)
-        body = self._request("GET", "token", params=params)
+        body = self._fast_get("token", params)
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
             raise ServerAPIError("The Jupyter server returned no access token.", status=502)
@@ -169,24 +181,40 @@ class ServerClient:
 
     # -- plumbing ---------------------------------------------------------------------------
 
+    def _fast_get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        url = urlsplit(self._api + path)
+        try:
+            status, raw = self._token_get.get(f"{url.path}?{urlencode(params)}")
+        except (http.client.HTTPException, OSError) as exc:
+            raise _unreachable(self.url, exc) from None
+        return _checked(status, raw)
+
     def _request(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         try:
             response = self._http.request(method, self._api + path, **kw)
         except httpx.HTTPError as exc:
-            raise errors.DbxAuthError(
-                f"Cannot reach the Jupyter server at {self.url} ({type(exc).__name__}).",
-                hint="Check that Jupyter is still running; restart the kernel if the server "
-                "was restarted.",
-            ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
-        if response.status_code >= 400:
-            raise _error(response.status_code, body)
-        return body
+            raise _unreachable(self.url, exc) from None
+        return _checked(response.status_code, response.content)
+
+
+def _unreachable(url: str, exc: Exception) -> errors.DbxAuthError:
+    return errors.DbxAuthError(
+        f"Cannot reach the Jupyter server at {url} ({type(exc).__name__}).",
+        hint="Check that Jupyter is still running; restart the kernel if the server was restarted.",
+    )
+
+
+def _checked(status: int, raw: bytes) -> dict[str, Any]:
+    """The JSON object of a reply, or the server's error raised as a core exception."""
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    if status >= 400:
+        raise _error(status, body)
+    return body
 
 
 def _quote(name: str) -> str:

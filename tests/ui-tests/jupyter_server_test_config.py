@@ -20,7 +20,6 @@ import os
 import tempfile
 from pathlib import Path
 
-from jupyter_server.auth.identity import PasswordIdentityProvider
 from jupyterlab.galata import configure_jupyter_server
 
 from jupyter_dbx_auth.emulator.harness import EmulatorProcess
@@ -33,24 +32,6 @@ PORT = int(os.environ.get("DBX_UI_PORT", "8898"))
 c.ServerApp.port = PORT
 c.ServerApp.jpserver_extensions.update({"jupyter_dbx_auth": True})
 
-
-class KernelKeyWithoutCookie(PasswordIdentityProvider):
-    """Work-around: no anonymous-user cookie on replies to kernel-key requests.
-
-    Galata runs the server without a token, so jupyter-server makes every request an anonymous
-    user and sets a login cookie on the reply, kernel-key requests too. The kernel's httpx client
-    keeps that cookie and sends it back, and the server then refuses the kernel ("A kernel-key
-    request must not carry Jupyter credentials"). Reported to the kernel/server side (the kernel
-    client should keep no cookies); drop this class once it does.
-    """
-
-    def set_login_cookie(self, handler, user):
-        if handler.request.headers.get("Authorization", "").startswith("DbxKernelKey "):
-            return
-        super().set_login_cookie(handler, user)
-
-
-c.ServerApp.identity_provider_class = KernelKeyWithoutCookie
 
 HERE = Path(__file__).resolve().parent
 emulator = EmulatorProcess().start()
