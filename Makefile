@@ -11,7 +11,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 LABEXT_DIR := labextension
 LABEXT_OUT := jupyter_dbx_auth/labextension/package.json
-LABEXT_SRC := $(shell find $(LABEXT_DIR)/src $(LABEXT_DIR)/style -type f 2>/dev/null) \
+LABEXT_SRC := $(shell find $(LABEXT_DIR)/src $(LABEXT_DIR)/style $(LABEXT_DIR)/schema -type f 2>/dev/null) \
               $(LABEXT_DIR)/package.json $(LABEXT_DIR)/tsconfig.json
 # jlpm install runs again only when the dependency set changes.
 LABEXT_DEPS := $(LABEXT_DIR)/node_modules/.jlpm-installed
