@@ -19,17 +19,16 @@ import logging
 import os
 import re
 import secrets
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from filelock import FileLock, Timeout
 
 from ..errors import StoreError
 from . import _keys
 from ._keys import KEY_HINT, KeySpec, check_private, fsync_dir
+from ._locks import ProcessLocks
 from ._records import check_names, dump_record, load_record
 from .base import SecretStore, StoreRecord
 
@@ -77,9 +76,7 @@ class EncryptedFileStore(SecretStore):
         self.path = Path(path).expanduser()
         self.lock_timeout = lock_timeout
         self._warnings: list[str] = []
-        self._guard = threading.Lock()
-        self._rlocks: dict[tuple[str, str], threading.RLock] = {}
-        self._flocks: dict[tuple[str, str], FileLock] = {}
+        self._locks = ProcessLocks(lock_timeout)
         self._checked_dirs: set[str] = set()
         self._ensure_dir(self.path)
         keys = self._load_keys(key)
@@ -141,30 +138,15 @@ class EncryptedFileStore(SecretStore):
     @contextmanager
     def lock(self, namespace: str, key: str) -> Iterator[None]:
         check_names(namespace, key)
-        ident = (namespace, key)
-        with self._guard:
-            rlock = self._rlocks.setdefault(ident, threading.RLock())
-        # The thread lock comes first so that only one thread of this process touches the flock;
-        # the FileLock's own counter then makes the pair re-entrant (update() -> put()).
-        with rlock:
-            flock = self._flocks.get(ident)
-            if flock is None:
-                self._ensure_dir(self.path / namespace)
-                path = self._file(namespace, key, ".lock")
-                flock = FileLock(path, timeout=self.lock_timeout, mode=0o600, thread_local=False)
-                self._flocks[ident] = flock
-            try:
-                flock.acquire()
-            except Timeout:
-                raise StoreError(
-                    f"Timed out after {self.lock_timeout:g} s waiting for the lock on record "
-                    f"{namespace}/{key} in {self.path}.",
-                    hint="Another Jupyter server of yours may be stuck; stop it and try again.",
-                ) from None
-            try:
-                yield
-            finally:
-                flock.release()
+
+        def lock_file() -> Path:
+            self._ensure_dir(self.path / namespace)
+            return self._file(namespace, key, ".lock")
+
+        with self._locks.hold(
+            (namespace, key), lock_file, f"the lock on record {namespace}/{key} in {self.path}"
+        ):
+            yield
 
     # -- reading --
     def get(self, namespace: str, key: str) -> StoreRecord | None:

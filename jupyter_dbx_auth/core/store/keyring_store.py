@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import keyring
 import keyring.backend
 import keyring.errors
-from filelock import FileLock, Timeout
 
 from ..errors import StoreError
 from ._keys import check_private
+from ._locks import ProcessLocks
 from ._records import check_names, dump_record, load_record
 from .base import SecretStore, StoreRecord
 
@@ -68,9 +67,7 @@ class KeyringStore(SecretStore):
         self.lock_timeout = lock_timeout
         self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
         self._lock_dir = self.state_dir / "locks"
-        self._guard = threading.Lock()
-        self._rlocks: dict[str, threading.RLock] = {}
-        self._flocks: dict[str, FileLock] = {}
+        self._locks = ProcessLocks(lock_timeout)
         self._lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self._lock_dir, os.O_RDONLY)
         try:
@@ -173,29 +170,12 @@ class KeyringStore(SecretStore):
         return sorted(k for k in listed if self._read(f"{namespace}/{k}") is not None)
 
     # -- locking --
-    @contextmanager
-    def _locked(self, name: str) -> Iterator[None]:
-        with self._guard:
-            rlock = self._rlocks.setdefault(name, threading.RLock())
-        with rlock:
-            flock = self._flocks.get(name)
-            if flock is None:
-                from .encrypted_file import encode_name
+    def _locked(self, name: str) -> AbstractContextManager[None]:
+        from .encrypted_file import encode_name
 
-                path = self._lock_dir / f"{encode_name(name)}.lock"
-                flock = FileLock(path, timeout=self.lock_timeout, mode=0o600, thread_local=False)
-                self._flocks[name] = flock
-            try:
-                flock.acquire()
-            except Timeout:
-                raise StoreError(
-                    f"Timed out after {self.lock_timeout:g} s waiting for the keyring lock {name}.",
-                    hint="Another Jupyter server of yours may be stuck; stop it and try again.",
-                ) from None
-            try:
-                yield
-            finally:
-                flock.release()
+        return self._locks.hold(
+            name, lambda: self._lock_dir / f"{encode_name(name)}.lock", f"the keyring lock {name}"
+        )
 
     def lock(self, namespace: str, key: str) -> AbstractContextManager[None]:
         check_names(namespace, key)

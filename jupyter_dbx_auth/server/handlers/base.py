@@ -67,6 +67,24 @@ def status_for(exc: BaseException) -> int:
     return 500
 
 
+def error_reply(exc_info: Any, reason: str) -> dict[str, str]:
+    """The JSON body of an error: what happened and what to do, built from our own messages only
+    (never an exception's raw text, which could quote a request)."""
+    exc = (exc_info or (None, None, None))[1]
+    if isinstance(exc, ApiError):
+        return {"message": exc.message, "hint": exc.hint}
+    if isinstance(exc, errors.DbxAuthError):
+        return {"message": exc.message, "hint": exc.hint, "error": type(exc).__name__}
+    if isinstance(exc, StateRejected):
+        return {"message": exc.message, "hint": "Start the sign-in again."}
+    if isinstance(exc, web.HTTPError):
+        return {"message": exc.log_message or reason, "hint": ""}
+    return {
+        "message": "jupyter-dbx-auth failed unexpectedly.",
+        "hint": "See the Jupyter server log for details.",
+    }
+
+
 class ApiError(web.HTTPError):
     """An HTTP error with a message and hint for a person."""
 
@@ -143,23 +161,9 @@ class DbxAuthAPIHandler(DbxAuthMixin, APIHandler):
         self.finish(json.dumps(data))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, ApiError):
-            reply = {"message": exc.message, "hint": exc.hint}
-        elif isinstance(exc, errors.DbxAuthError):
-            reply = {"message": exc.message, "hint": exc.hint, "error": type(exc).__name__}
-        elif isinstance(exc, StateRejected):
-            reply = {"message": exc.message, "hint": "Start the sign-in again."}
-        elif isinstance(exc, web.HTTPError):
-            reply = {"message": exc.log_message or self._reason, "hint": ""}
-        else:
-            reply = {
-                "message": "jupyter-dbx-auth failed unexpectedly.",
-                "hint": "See the Jupyter server log for details.",
-            }
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
-        self.finish(json.dumps(reply))
+        self.finish(json.dumps(error_reply(kwargs.get("exc_info"), self._reason)))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         # Expected errors are one line, not a traceback; status codes come from `_STATUS`.

@@ -26,7 +26,7 @@ from ...core import errors
 from ..kernel_key import SCHEME, presented_key
 from ..pending import StateRejected, TooManyLogins
 from ..service import DbxAuthService
-from .base import ApiError, status_for
+from .base import ApiError, error_reply, status_for
 
 
 class TokenHandler(web.RequestHandler):
@@ -98,16 +98,7 @@ class TokenHandler(web.RequestHandler):
         super().send_error(status_code, **kwargs)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, ApiError):
-            reply = {"message": exc.message, "hint": exc.hint}
-        elif isinstance(exc, errors.DbxAuthError):
-            reply = {"message": exc.message, "hint": exc.hint, "error": type(exc).__name__}
-        elif isinstance(exc, web.HTTPError):
-            reply = {"message": exc.log_message or self._reason, "hint": ""}
-        else:
-            reply = {"message": "jupyter-dbx-auth failed unexpectedly.", "hint": "See the log."}
-        self.finish(json.dumps(reply))
+        self.finish(json.dumps(error_reply(kwargs.get("exc_info"), self._reason)))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         expected = (errors.DbxAuthError, StateRejected, TooManyLogins, web.HTTPError)
