@@ -9,6 +9,7 @@ see the kernel key anyway), no redirects, no cookies. Other endpoints keep using
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 from urllib.parse import urlsplit
 
@@ -16,8 +17,16 @@ from urllib.parse import urlsplit
 class KeepAliveGet:
     """`get(path) -> (status, body)` over one reused connection; thread-safe (one at a time)."""
 
-    def __init__(self, base_url: str, headers: dict[str, str], timeout: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str],
+        timeout: float,
+        *,
+        unix_socket: str | None = None,
+    ) -> None:
         parts = urlsplit(base_url)
+        self._unix_socket = unix_socket
         self._https = parts.scheme == "https"
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port
@@ -27,9 +36,12 @@ class KeepAliveGet:
         self._conn: http.client.HTTPConnection | None = None
 
     def __repr__(self) -> str:
-        return f"<KeepAliveGet {self._host}:{self._port}>"  # never the headers: they hold the key
+        where = self._unix_socket or f"{self._host}:{self._port}"
+        return f"<KeepAliveGet {where}>"  # never the headers: they hold the kernel key
 
     def _connect(self) -> http.client.HTTPConnection:
+        if self._unix_socket:
+            return _UnixHTTPConnection(self._unix_socket, self._timeout)
         factory = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
         return factory(self._host, self._port, timeout=self._timeout)
 
@@ -59,3 +71,21 @@ class KeepAliveGet:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP/1.1 over the server's private unix socket (the token API's fast path)."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock

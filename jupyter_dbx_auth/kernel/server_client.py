@@ -32,6 +32,7 @@ from .tokens import KernelToken
 # the server package, which pulls in jupyter_server).
 ENV_KEY = "JUPYTER_DBX_AUTH_KERNEL_KEY"
 ENV_URL = "JUPYTER_DBX_AUTH_SERVER_URL"
+ENV_SOCKET = "JUPYTER_DBX_AUTH_TOKEN_SOCKET"
 SCHEME = "DbxKernelKey"
 
 _ERRORS: dict[str, type[errors.DbxAuthError]] = {
@@ -63,6 +64,7 @@ class ServerClient:
         *,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        token_socket: str | None = None,
     ) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self._api = self.url + "dbx-auth/api/"
@@ -76,8 +78,10 @@ class ServerClient:
             trust_env=False,  # loopback: a proxy from the environment must not see the key
             transport=transport,
         )
-        # The token endpoint is the hot path: a lean keep-alive connection of its own.
-        self._token_get = KeepAliveGet(self._api, headers, timeout)
+        # The token endpoint is the hot path: a lean keep-alive connection of its own, to the
+        # server's private unix socket when it offers one, else to the HTTP route.
+        self._token_get = KeepAliveGet(self._api, headers, timeout, unix_socket=token_socket)
+        self._token_path = "/token" if token_socket else urlsplit(self._api + "token").path
 
     def __repr__(self) -> str:
         return f"<ServerClient {self.url!r}>"
@@ -89,7 +93,7 @@ class ServerClient:
         url, key = env.get(ENV_URL), env.get(ENV_KEY)
         if not url or not key:
             return None
-        return cls(url, Secret(key))
+        return cls(url, Secret(key), token_socket=env.get(ENV_SOCKET) or None)
 
     def close(self) -> None:
         self._http.close()
@@ -113,7 +117,7 @@ class ServerClient:
 
             params["refresh"] = "1"
             params["rejected"] = fingerprint(rejected)
-        body = self._fast_get("token", params)
+        body = self._fast_get(params)
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
             raise ServerAPIError("The Jupyter server returned no access token.", status=502)
@@ -181,10 +185,9 @@ class ServerClient:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _fast_get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
-        url = urlsplit(self._api + path)
+    def _fast_get(self, params: Mapping[str, str]) -> dict[str, Any]:
         try:
-            status, raw = self._token_get.get(f"{url.path}?{urlencode(params)}")
+            status, raw = self._token_get.get(f"{self._token_path}?{urlencode(params)}")
         except (http.client.HTTPException, OSError) as exc:
             raise _unreachable(self.url, exc) from None
         return _checked(status, raw)

@@ -20,6 +20,7 @@ from ..core.secret import Secret
 
 ENV_KEY = "JUPYTER_DBX_AUTH_KERNEL_KEY"
 ENV_URL = "JUPYTER_DBX_AUTH_SERVER_URL"
+ENV_SOCKET = "JUPYTER_DBX_AUTH_TOKEN_SOCKET"  # the token API's unix-socket fast path
 SCHEME = "DbxKernelKey"
 _SCHEME_LOWER = SCHEME.lower()
 
@@ -54,11 +55,19 @@ class KernelKey:
             return False
         return hmac.compare_digest(self._raw, candidate.encode("utf-8", "surrogatepass"))
 
-    def export(self, environ: MutableMapping[str, str], server_url: str | None) -> None:
-        """Publish the key (and the URL, once known) to kernels started from now on."""
+    def export(
+        self,
+        environ: MutableMapping[str, str],
+        server_url: str | None,
+        token_socket: str | None = None,
+    ) -> None:
+        """Publish the key (and the URL and token socket, once known) to kernels started from
+        now on."""
         values = {ENV_KEY: self._secret.reveal()}
         if server_url:
             values[ENV_URL] = server_url
+        if token_socket:
+            values[ENV_SOCKET] = token_socket
         environ.update(values)
         self._exported.update(values)
 

@@ -17,16 +17,69 @@ jupyter-server's start-up audit because it authenticates by itself.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from tornado import web
 
 from ...core import errors
-from ..kernel_key import SCHEME, presented_key
+from ..kernel_key import SCHEME, KernelKey, presented_key
 from ..pending import StateRejected, TooManyLogins
 from ..service import DbxAuthService
 from .base import ApiError, error_reply, status_for
+
+
+def _refuse(message: str, hint: str) -> NoReturn:
+    raise ApiError(403, message, hint)
+
+
+async def issue_token(
+    service: DbxAuthService,
+    key: KernelKey,
+    *,
+    authorization: str | None,
+    jupyter_credentials: bool,
+    query: Mapping[str, str],
+) -> dict[str, Any]:
+    """The token API's answer, whichever transport asked (this route or `token_socket`).
+
+    Raises `ApiError` (403: no key, a wrong key, or Jupyter credentials alongside) or the core's
+    errors (unknown connection, login required, ...), which each transport turns into JSON.
+    """
+    candidate = presented_key(authorization)
+    if candidate is None:
+        _refuse(
+            "This endpoint is for kernels started by this Jupyter server only.",
+            f"Kernels send 'Authorization: {SCHEME} <key>' from their environment.",
+        )
+    if jupyter_credentials:
+        _refuse(
+            "A kernel-key request must not carry Jupyter credentials (cookie or token).",
+            "Kernels send only the kernel key.",
+        )
+    if not key.matches(candidate):
+        _refuse(
+            "The kernel key was not accepted.",
+            "Only kernels started by this Jupyter server can use this endpoint; restart the "
+            "kernel if the server was restarted.",
+        )
+    conn = service.get(query.get("connection"))
+    client_id = query.get("client_id")
+    if client_id:
+        conn = service.sp_connection(conn, client_id)
+    if query.get("refresh", "") in ("1", "true"):
+        tokens = await service.replace_rejected(conn, query.get("rejected"))
+    else:
+        tokens = await service.token(conn)
+    return {
+        "access_token": tokens.access_token.reveal(),
+        "token_type": tokens.token_type,
+        "expires_at": tokens.expires_at,
+        "host": conn.host,
+        "account_id": conn.account_id,
+        "account": conn.account,
+    }
 
 
 class TokenHandler(web.RequestHandler):
@@ -44,50 +97,18 @@ class TokenHandler(web.RequestHandler):
         # A token response is never cached or revalidated, and an ETag would publish a hash of it.
         return None
 
-    def _refuse(self, message: str, hint: str) -> None:
-        raise ApiError(403, message, hint)
-
     @allow_unauthenticated
     async def get(self) -> None:
         request = self.request
-        candidate = presented_key(request.headers.get("Authorization"))
-        if candidate is None:
-            self._refuse(
-                "This endpoint is for kernels started by this Jupyter server only.",
-                f"Kernels send 'Authorization: {SCHEME} <key>' from their environment.",
-            )
-        if request.headers.get("Cookie") or "token" in request.query_arguments:
-            self._refuse(
-                "A kernel-key request must not carry Jupyter credentials (cookie or token).",
-                "Kernels send only the kernel key.",
-            )
-        if not self._key.matches(candidate):
-            self._refuse(
-                "The kernel key was not accepted.",
-                "Only kernels started by this Jupyter server can use this endpoint; restart the "
-                "kernel if the server was restarted.",
-            )
-        service = self._service
-        conn = service.get(self.get_query_argument("connection", None))
-        client_id = self.get_query_argument("client_id", None)
-        if client_id:
-            conn = service.sp_connection(conn, client_id)
-        if self.get_query_argument("refresh", "") in ("1", "true"):
-            tokens = await service.replace_rejected(conn, self.get_query_argument("rejected", None))
-        else:
-            tokens = await service.token(conn)
-        self.finish(
-            json.dumps(
-                {
-                    "access_token": tokens.access_token.reveal(),
-                    "token_type": tokens.token_type,
-                    "expires_at": tokens.expires_at,
-                    "host": conn.host,
-                    "account_id": conn.account_id,
-                    "account": conn.account,
-                }
-            )
+        reply = await issue_token(
+            self._service,
+            self._key,
+            authorization=request.headers.get("Authorization"),
+            jupyter_credentials=bool(request.headers.get("Cookie"))
+            or "token" in request.query_arguments,
+            query={name: self.get_query_argument(name) for name in request.query_arguments},
         )
+        self.finish(json.dumps(reply))
 
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
