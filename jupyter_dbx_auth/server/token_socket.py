@@ -61,15 +61,11 @@ class TokenSocket:
         return f"<TokenSocket {self.path!r}>"
 
     async def start(self) -> None:
-        # The umask covers the window between bind() and chmod(): the socket is never group- or
-        # world-accessible, not even for an instant.
-        old = os.umask(0o177)
-        try:
-            self._server = await asyncio.start_unix_server(
-                self._serve, path=self.path, limit=MAX_HEAD, backlog=BACKLOG
-            )
-        finally:
-            os.umask(old)
+        # No umask games (the umask is process-wide, and other coroutines run during start-up):
+        # the fresh 0700 directory already keeps everyone else out between bind() and chmod().
+        self._server = await asyncio.start_unix_server(
+            self._serve, path=self.path, limit=MAX_HEAD, backlog=BACKLOG
+        )
         os.chmod(self.path, 0o600)
 
     async def close(self) -> None:

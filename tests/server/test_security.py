@@ -220,3 +220,19 @@ async def test_token_responses_are_not_cacheable(browser, kernel_client, emulato
     assert r.status_code == 200
     assert r.headers["cache-control"] == "no-store"
     assert "etag" not in r.headers  # an ETag would be a hash of the token
+
+
+@pytest.mark.parametrize("key", ["DbxKernelKey junk", "DbxKernelKey", "dbxkernelkey x y"])
+async def test_a_fake_kernel_key_header_does_not_switch_xsrf_off(browser, emulator, key):
+    sp = emulator.service_principal("emulator-etl-sp")
+    body = {"connection": "etl", "client_id": sp["client_id"], "client_secret": sp["secret"]}
+    assert (await browser.post("dbx-auth/api/service-principals", body)).status_code == 201
+    params = {"connection": "etl", "client_id": sp["client_id"]}
+    r = await browser.http.delete(
+        browser.server_url + "dbx-auth/api/service-principals",
+        params=params,
+        headers={"Authorization": key},
+    )
+    assert r.status_code == 403, r.text
+    listed = (await browser.get("dbx-auth/api/service-principals")).json()
+    assert any(p["client_id"] == sp["client_id"] for p in listed["service_principals"])

@@ -131,9 +131,11 @@ class DbxAuthAPIHandler(DbxAuthMixin, APIHandler):
     """JSON API base: JSON errors with message and hint, never a traceback."""
 
     def check_xsrf_cookie(self) -> None:
-        # Kernel-key requests are checked by the verb's decorator; they carry no cookie, so the
-        # browser-oriented XSRF check does not apply (and a wrong key still ends in 403 there).
+        # A kernel-key request carries no cookie, so the browser-oriented XSRF check does not
+        # apply to it, but only once the key is verified here: a header that merely *looks* like
+        # a kernel key must not switch XSRF off for a cookie-authenticated write (403 instead).
         if self.kernel_key_presented():
+            self.verify_kernel_key()
             return None
         return super().check_xsrf_cookie()
 
