@@ -21,6 +21,16 @@ from .events import EventHub
 from .kernel_key import KernelKey, kernel_server_url
 from .pending import LOGIN_TTL, PendingLogins
 
+#: Environment variables holding secrets that only the server may hold (DESIGN.md: no refresh
+#: token, client secret or store key ever reaches a kernel).
+SERVER_ONLY_ENV = (
+    "JUPYTER_DBX_AUTH_CRYPT_KEY",
+    "JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET",
+    "DATABRICKS_CLIENT_SECRET",
+    "DATABRICKS_TOKEN",
+    "DATABRICKS_PASSWORD",
+)
+
 #: Connection fields that hold a secret when written inline in Jupyter config.
 INLINE_SECRET_FIELDS = ("client_secret", "token", "password")
 
@@ -144,6 +154,7 @@ class DatabricksAuth(ExtensionApp):
             audit=self._open_audit(),
         )
         self.service.reload()
+        self._keep_secrets_from_kernels()
         self.kernel_key = KernelKey()
         # Kernels started from now on inherit the key; the URL follows once the port is bound
         # (extensions load before the HTTP server binds it).
@@ -178,6 +189,17 @@ class DatabricksAuth(ExtensionApp):
                 "environment variables JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET and "
                 "JUPYTER_DBX_AUTH_CRYPT_KEY.",
                 ", ".join(inline),
+            )
+
+    def _keep_secrets_from_kernels(self) -> None:
+        """Kernels and terminals inherit this process's environment. Secrets the server has read
+        from it (store key, OAuth app secret, Databricks credentials) are removed, so a notebook
+        running `%env` or `os.environ` shows none of them; the server keeps its own copy."""
+        removed = [name for name in SERVER_ONLY_ENV if os.environ.pop(name, None) is not None]
+        if removed:
+            self.log.info(
+                "jupyter-dbx-auth: kept %s from kernels' environment (the server holds them).",
+                ", ".join(removed),
             )
 
     def _open_audit(self) -> Any:

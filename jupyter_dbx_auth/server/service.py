@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -67,6 +68,7 @@ class DbxAuthService:
         pending: PendingLogins[PendingLogin],
         events: EventHub,
         audit: Any = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.broker = broker
@@ -77,6 +79,9 @@ class DbxAuthService:
         self.pending = pending
         self.events = events
         self.audit = audit
+        # The environment as the server started with it: secrets in it are removed from the
+        # process environment (so kernels never inherit them) but still configure connections.
+        self.env = dict(os.environ if env is None else env)
         self._connections: dict[str, Connection] = {}
         self._problems: dict[str, DbxAuthError] = {}
         self.identities = Identities(http)
@@ -90,12 +95,12 @@ class DbxAuthService:
         found: list[Connection] = []
         problems: dict[str, DbxAuthError] = {}
         if self.include_profiles:
-            resolved = resolve_all(self.explicit)
+            resolved = resolve_all(self.explicit, env=self.env)
             found, problems = resolved.connections, dict(resolved.problems)
         else:
             for name in self.explicit:
                 try:
-                    found.append(resolve_connection(name, explicit=self.explicit))
+                    found.append(resolve_connection(name, explicit=self.explicit, env=self.env))
                 except ConfigError as exc:
                     log.warning("Connection %s skipped: %s", name, exc)
                     problems[name] = exc
