@@ -26,6 +26,7 @@ Statuses (`core.status.State`) change only here; `subscribe(callback)` hears eve
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -199,6 +200,13 @@ class TokenBroker:
             if record is not None and record.get("host") != connection.host:
                 record = None  # signed in to another host under this name: not ours to use
             stored = TokenSet.from_record(record) if record else None
+            # A refresh token works only with the app it was issued to: a login imported from
+            # the Databricks CLI belongs to the CLI's app, whatever this connection uses.
+            issued_to = record.get("client_id") if record else None
+            if issued_to and issued_to != connection.client_id:
+                connection = dataclasses.replace(
+                    connection, client_id=issued_to, client_secret=None
+                )
             unsaved = self._unsaved.get(name)
             if unsaved is not None and (
                 stored is None
@@ -218,13 +226,24 @@ class TokenBroker:
                 self._unsaved.pop(name, None)
                 await held.run(self._store.delete, U2M, name)
                 raise
-            await self._save_user(held, connection, tokens)
+            await self._save_user(held, connection, tokens, client_id=issued_to)
             return tokens
 
-    async def _save_user(self, held: LockHolder, connection: Connection, tokens: TokenSet) -> None:
+    async def _save_user(
+        self,
+        held: LockHolder,
+        connection: Connection,
+        tokens: TokenSet,
+        *,
+        client_id: str | None = None,
+    ) -> None:
+        extra = {"client_id": client_id} if client_id else {}
         try:
             await held.run(
-                self._store.put, U2M, connection.name, tokens.to_record(host=connection.host)
+                self._store.put,
+                U2M,
+                connection.name,
+                tokens.to_record(host=connection.host, **extra),
             )
         except Exception as exc:
             # Losing a rotated refresh token means a forced sign-in: keep it in memory and say so.

@@ -64,14 +64,19 @@ class TokenSet:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> TokenSet | None:
-        """Inverse of `to_record`; None when the record holds no access token."""
-        if not record.get("access_token"):
-            return None
+        """Inverse of `to_record`; None when the record holds no token at all.
+
+        A record with only a refresh token (a login imported from the Databricks CLI) gives an
+        already-expired access token, so the first use refreshes.
+        """
+        access = record.get("access_token")
         refresh = record.get("refresh_token")
+        if not access and not refresh:
+            return None
         return cls(
-            access_token=Secret(record["access_token"]),
+            access_token=Secret(access or ""),
             refresh_token=Secret(refresh) if refresh else None,
-            expires_at=record.get("expires_at"),
+            expires_at=record.get("expires_at") if access else 0.0,
             scope=record.get("scope"),
             token_type=record.get("token_type") or "Bearer",
             issued_at=record.get("issued_at"),
