@@ -354,15 +354,21 @@ class TokenBroker:
         expires_at: float | None = None,
         label: str = "",
         verify: bool = True,
+        activate: bool = True,
     ) -> None:
         """Store a service principal's secret; with `verify`, only after one client-credentials
-        call succeeded with it (a rejected secret raises `ClientSecretRejected`, nothing stored)."""
+        call succeeded with it (a rejected secret raises `ClientSecretRejected`, nothing stored).
+
+        `activate`: the secret is the connection's own credential (an M2M connection), so its
+        cached token and status start afresh. False for a service principal merely stored beside
+        a user sign-in, whose status must not change."""
         if verify:
             await self._engine.client_credentials(connection, client_id, client_secret)
         rec = sp.record(client_id, client_secret, expires_at, label)
         await asyncio.to_thread(self._store.put, sp.NAMESPACE, sp.key(connection, client_id), rec)
-        self._cache.pop(connection.name, None)
-        self._board.set(connection.name, Status(State.OK, warnings=self._warnings(connection)))
+        if activate:
+            self._cache.pop(connection.name, None)
+            self._board.set(connection.name, Status(State.OK, warnings=self._warnings(connection)))
 
     async def remove_service_principal(self, connection: Connection, client_id: str) -> bool:
         removed = await asyncio.to_thread(

@@ -315,7 +315,12 @@ class DbxAuthService:
             )
         try:
             await self.broker.add_service_principal(
-                target, client_id, client_secret, expires_at=expires_at, label=label
+                target,
+                client_id,
+                client_secret,
+                expires_at=expires_at,
+                label=label,
+                activate=conn.method is AuthMethod.SERVICE_PRINCIPAL,
             )
         except DbxAuthError as exc:
             self._audit(

@@ -162,3 +162,15 @@ async def test_next_is_kept_for_after_the_login(browser, emulator):
     done = await browser.http.get(location)
     assert done.status_code == 200
     assert f'data-next="{target}"' in done.text
+
+
+async def test_a_service_principal_saved_beside_a_user_login_leaves_its_status_alone(
+    browser, emulator
+):
+    sp = emulator.service_principal(ETL_SP)
+    body = {"connection": "ws", "client_id": sp["client_id"], "client_secret": sp["secret"]}
+    r = await browser.post("dbx-auth/api/service-principals", body)
+    assert r.status_code == 201, r.text
+    listed = (await browser.get("dbx-auth/api/connections")).json()["connections"]
+    ws = next(c for c in listed if c["name"] == "ws")
+    assert ws["status"] == "logged_out"  # nobody signed in: a stored SP does not change that
