@@ -12,6 +12,7 @@ import keyring
 import keyring.backend
 import keyring.errors
 import pytest
+from keyring_doubles import MemoryKeyring
 
 from jupyter_dbx_auth.core.audit import AuditLog
 from jupyter_dbx_auth.core.cli_import import (
@@ -26,22 +27,16 @@ from jupyter_dbx_auth.core.store import MemoryStore
 HOST = "https://emu.cloud.databricks.com"
 
 
-class RecordingKeyring(keyring.backend.KeyringBackend):
-    """A working keyring that remembers every call, to prove we never write the CLI's entries."""
-
-    priority = 10  # type: ignore[assignment]
+class RecordingKeyring(MemoryKeyring):
+    """A working keyring that remembers every write, to prove we never write the CLI's entries."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.data: dict[tuple[str, str], str] = {}
         self.writes: list[tuple[str, str, str]] = []
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.data.get((service, username))
 
     def set_password(self, service: str, username: str, password: str) -> None:
         self.writes.append(("set", service, username))
-        self.data[(service, username)] = password
+        super().set_password(service, username, password)
 
     def delete_password(self, service: str, username: str) -> None:
         self.writes.append(("delete", service, username))

@@ -8,10 +8,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
-import keyring.backend
-import keyring.errors
 import pytest
+from keyring_doubles import MemoryKeyring
 
 from jupyter_dbx_auth.core.errors import StoreError
 from jupyter_dbx_auth.core.secret import Secret
@@ -22,27 +20,6 @@ from jupyter_dbx_auth.core.store import (
     SecretStore,
     open_store,
 )
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A working keyring kept in a dict: stands in for a desktop keyring this machine lacks."""
-
-    priority = 10  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.data.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.data[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.data.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("not found")
-
 
 KEY = "0f" * 32
 

@@ -18,6 +18,7 @@ import keyring.backends.fail
 import keyring.backends.null
 import keyring.errors
 import pytest
+from keyring_doubles import MemoryKeyring
 
 from jupyter_dbx_auth.core.errors import StoreError
 from jupyter_dbx_auth.core.store import (
@@ -26,24 +27,6 @@ from jupyter_dbx_auth.core.store import (
     MemoryStore,
     open_store,
 )
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 10  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.data.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.data[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.data.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("not found")
 
 
 def raising(exc: BaseException) -> type[keyring.backend.KeyringBackend]:
