@@ -16,12 +16,12 @@ LABEXT_SRC := $(shell find $(LABEXT_DIR)/src $(LABEXT_DIR)/style $(LABEXT_DIR)/s
 # jlpm install runs again only when the dependency set changes.
 LABEXT_DEPS := $(LABEXT_DIR)/node_modules/.jlpm-installed
 
-.PHONY: demo test pytest lint bench clean setup labextension
+.PHONY: demo test pytest lint bench clean setup labextension hub-proxy
 
 demo: setup
 	$(PY) binder/demo.py
 
-test: setup
+test: setup hub-proxy
 	$(PY) -m pytest -q -p no:cacheprovider
 	@$(MAKE) --no-print-directory ui-test
 
@@ -29,6 +29,14 @@ test: setup
 # tests/ui-tests/Makefile, which also installs Chromium and the node packages they need.
 ui-test:
 	@if [ -f tests/ui-tests/package.json ]; then $(MAKE) --no-print-directory -C tests/ui-tests test; fi
+
+# configurable-http-proxy for the JupyterHub tests, project-local (never global), from the
+# committed package-lock.json.
+HUB_PROXY := tests/hub/node_modules/.bin/configurable-http-proxy
+hub-proxy: $(HUB_PROXY)
+$(HUB_PROXY): tests/hub/package.json tests/hub/package-lock.json
+	cd tests/hub && npm ci --no-audit --no-fund
+	touch $@
 
 setup: $(VENV)/.installed $(VENV)/.labext-linked $(LABEXT_OUT)
 
@@ -76,4 +84,4 @@ bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) labextension/node_modules labextension/lib jupyter_dbx_auth/labextension
+	rm -rf $(VENV) tests/hub/node_modules labextension/node_modules labextension/lib jupyter_dbx_auth/labextension
