@@ -1,8 +1,8 @@
 # A complete jupyterhub_config.py for Databricks sign-in on a JupyterHub (JupyterHub >= 6.1).
 #
 # STATUS (see docs/hub/README.md): the store, this configuration and `jupyter-dbx-hub --check`
-# are built and tested; the service's HTTP API (sign-in, callback, tokens for servers, admin page)
-# and the single-user "hub mode" are not built yet. `jupyter-dbx-hub` without --check exits with
+# are built and tested, the HTTP API is sketched and tested over scaffolding; the service serving
+# it over the real AuthService and the single-user "hub mode" are not built yet. `jupyter-dbx-hub` without --check exits with
 # a message saying so. Everything below is the intended, tested-as-far-as-built set-up.
 #
 # What it sets up:

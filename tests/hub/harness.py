@@ -56,6 +56,7 @@ class Hub:
         service_command: list[str] | None = None,
         service_environment: dict[str, str] | None = None,
         extra_config: str = "",
+        ready_path: str = "api/whoami",
     ) -> None:
         self.workdir = workdir
         self.password = "pw-" + secrets.token_hex(8)  # DummyAuthenticator's one password
@@ -66,6 +67,7 @@ class Hub:
         self.service_command = service_command or [sys.executable, str(HERE / "whoami_service.py")]
         self.service_environment = service_environment or {}
         self.extra_config = extra_config
+        self.ready_path = ready_path  # a service path that answers 403 to an anonymous request
         self.proc: subprocess.Popen[bytes] | None = None
         self.api = httpx.Client(
             base_url=f"{self.url}hub/api/",
@@ -121,7 +123,7 @@ class Hub:
             f"c.JupyterHub.services = [{service!r}, "
             f"{{'name': 'harness', 'api_token': {self.admin_token!r}}}]",
             "c.JupyterHub.load_roles = [{'name': 'harness', 'services': ['harness'], "
-            "'scopes': ['admin:users', 'admin:servers', 'admin:groups', 'read:hub']}]",
+            "'scopes': ['admin:users', 'admin:servers', 'admin:groups', 'read:hub', 'tokens']}]",
             self.extra_config,
         ]
         return "\n".join(lines) + "\n"
@@ -145,7 +147,9 @@ class Hub:
         deadline = time.monotonic() + timeout
         self._wait(lambda: self.api.get("").status_code == 200, deadline, "the hub API")
         self._wait(
-            lambda: httpx.get(self.service_url + "api/whoami", trust_env=False).status_code == 403,
+            lambda: (
+                httpx.get(self.service_url + self.ready_path, trust_env=False).status_code == 403
+            ),
             deadline,
             f"the {SERVICE} service",
         )

@@ -104,11 +104,12 @@ def test_kill_9_during_writes_keeps_last_committed_value(db_url: str) -> None:
     committed, ahead = 0, 0
     for _ in range(rounds):
         proc = _spawn(WRITER, db_url, STORE_KEY, str(committed))
-        time.sleep(rng.uniform(0.01, 0.15))
+        assert proc.stdout is not None
+        first = int(proc.stdout.readline())  # it is writing (a loaded machine may be slow to start)
+        time.sleep(rng.uniform(0.005, 0.1))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        assert proc.stdout is not None
-        reported = [int(line) for line in proc.stdout.read().split() if line.isdigit()]
+        reported = [first, *(int(line) for line in proc.stdout.read().split() if line.isdigit())]
         proc.stdout.close()
         last = reported[-1] if reported else committed
         # A fresh process (which must get the lock the dead one may have held) finds the last
