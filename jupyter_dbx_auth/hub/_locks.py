@@ -26,7 +26,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, Table, and_, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.errors import StoreError
 
@@ -114,7 +114,7 @@ def row_locks(
         values = dict(zip(("owner_kind", "owner", "namespace", "key"), ident, strict=True))
         try:
             conn = engine.connect()
-        except OperationalError as exc:
+        except SQLAlchemyError as exc:
             raise _db_error(exc) from None
         try:
             with conn.begin():
@@ -123,9 +123,10 @@ def row_locks(
             # SET LOCAL takes no bind parameters; the value is our own integer.
             conn.execute(text(f"SET LOCAL lock_timeout = {int(timeout * 1000)}"))
             conn.execute(select(table.c.key).where(where).with_for_update())
-        except OperationalError as exc:
+        except SQLAlchemyError as exc:
             conn.close()
-            if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            orig = getattr(exc, "orig", None)
+            if getattr(orig, "sqlstate", None) == "55P03":  # lock_not_available
                 raise StoreError(
                     f"Timed out after {timeout:g} s waiting for the lock on record "
                     f"{ident[2]}/{ident[3]} of {ident[0]} {ident[1]!r}.",

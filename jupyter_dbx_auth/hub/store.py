@@ -106,6 +106,7 @@ class HubStore:
         *,
         lock_timeout: float = 60,
         create: bool = True,
+        engine_options: dict[str, Any] | None = None,
     ) -> None:
         if key is None:
             key = os.environ.get(_keys.ENV_VAR, "")
@@ -121,16 +122,18 @@ class HubStore:
         self.url = make_url(normalise_url(url))
         self.safe_url = self.url.render_as_string(hide_password=True)
         self.lock_timeout = lock_timeout
-        self.engine = self._engine()
+        # E.g. pool_size / max_overflow: every refresh in progress holds one connection for its
+        # lock (PostgreSQL) while it talks to Databricks.
+        self.engine = self._engine(engine_options or {})
         if create:
             with self._db("create the tables"):
                 metadata.create_all(self.engine)
         self._locks = _locks.RecordLocks(self._outer_lock())
 
     # -- set-up --
-    def _engine(self) -> Engine:
+    def _engine(self, extra: dict[str, Any]) -> Engine:
         # hide_parameters: SQLAlchemy errors would otherwise quote the bound values.
-        options: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
+        options: dict[str, Any] = {**extra, "hide_parameters": True, "pool_pre_ping": True}
         if self.url.get_backend_name() == "sqlite":
             path = self.sqlite_path
             if path is not None:

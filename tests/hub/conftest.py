@@ -1,5 +1,5 @@
-"""Hub fixtures: the store's databases (SQLite file and a real PostgreSQL 15) and one JupyterHub
-per module (`harness.py`)."""
+"""Hub fixtures: the store's databases, a SQLite file and a real PostgreSQL 15 (`postgres.py`).
+Each hub test module starts its own JupyterHub once (`harness.py`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from collections.abc import Iterator
 
 import postgres
 import pytest
-
-STORE_KEY = "3c" * 32
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import STORE_KEY
+from hub_keys import STORE_KEY
 from traitlets.config import Config
 
 from jupyter_dbx_auth.hub.app import DatabricksAuthHub

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 from browser import sign_in
-from conftest import STORE_KEY
 from harness import SERVICE, Hub, proxy_available
+from hub_keys import STORE_KEY
 
 from jupyter_dbx_auth.emulator.harness import EmulatorProcess
 from jupyter_dbx_auth.emulator.seed import default_seed

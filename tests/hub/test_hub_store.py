@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import STORE_KEY
+from hub_keys import STORE_KEY
 
 from jupyter_dbx_auth.core.errors import StoreError
 from jupyter_dbx_auth.core.secret import Secret
@@ -166,6 +166,25 @@ def test_lock_blocks_other_threads_until_released(store: OwnerStore) -> None:
     waiter.join(15)
     assert order == ["holder", "waiter"]
     assert store.get("u2m", "k") == {"n": 2}
+
+
+def test_lock_is_held_across_store_instances_and_times_out(db_url: str) -> None:
+    # Two HubStore objects share no thread locks: only the database-level lock (a file lock on
+    # SQLite, SELECT ... FOR UPDATE on PostgreSQL) stands between them, as between processes.
+    first = HubStore(db_url, key=STORE_KEY, lock_timeout=0.5)
+    second = HubStore(db_url, key=STORE_KEY, lock_timeout=0.5)
+    with first.for_user("alice").lock("u2m", "emu"):
+        started = time.monotonic()
+        with pytest.raises(StoreError, match=r"Timed out after 0\.5 s"):
+            with second.for_user("alice").lock("u2m", "emu"):
+                pass
+        assert time.monotonic() - started < 10
+        with second.for_user("bob").lock("u2m", "emu"):  # another user's record: not blocked
+            second.for_user("bob").put("u2m", "emu", {"n": 1})
+    with second.for_user("alice").lock("u2m", "emu"):  # released with the first holder
+        second.for_user("alice").put("u2m", "emu", {"n": 2})
+    first.close()
+    second.close()
 
 
 def test_errors_name_the_database_without_its_password(pg_server) -> None:

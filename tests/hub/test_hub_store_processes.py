@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import STORE_KEY
+from hub_keys import STORE_KEY
 
 from jupyter_dbx_auth.hub.store import HubStore
 
