@@ -22,10 +22,13 @@ from hub_keys import STORE_KEY
 from jupyter_dbx_auth.emulator.harness import EmulatorProcess
 from jupyter_dbx_auth.emulator.seed import default_seed
 
-pytestmark = pytest.mark.skipif(
-    not proxy_available() and not os.environ.get("CI"),
-    reason="configurable-http-proxy not installed: run `make hub-proxy`",
-)
+pytestmark = [
+    pytest.mark.timeout(360),  # the first test also starts the hub, on a shared machine
+    pytest.mark.skipif(
+        not proxy_available() and not os.environ.get("CI"),
+        reason="configurable-http-proxy not installed: run `make hub-proxy`",
+    ),
+]
 HERE = Path(__file__).resolve().parent
 APP_ID = "4b1d0000-1111-4a1a-8a1a-0000000hub01"
 

@@ -14,10 +14,13 @@ import pytest
 from harness import SERVICE, USERS, Hub, proxy_available
 
 # Skipped only outside CI: under CI=true a missing proxy is a failure (`make test` installs it).
-pytestmark = pytest.mark.skipif(
-    not proxy_available() and not os.environ.get("CI"),
-    reason="configurable-http-proxy not installed: run `make hub-proxy`",
-)
+pytestmark = [
+    pytest.mark.timeout(360),  # the first test also starts the hub, on a shared machine
+    pytest.mark.skipif(
+        not proxy_available() and not os.environ.get("CI"),
+        reason="configurable-http-proxy not installed: run `make hub-proxy`",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
