@@ -56,7 +56,7 @@ def header_factories() -> list[tuple[str, float, float]]:
 
     from jupyter_dbx_auth.emulator.harness import EmulatorProcess
     from jupyter_dbx_auth.kernel.backends import LocalBackend
-    from jupyter_dbx_auth.kernel.inprocess import InProcessBroker
+    from jupyter_dbx_auth.kernel.inprocess import InProcessService
     from jupyter_dbx_auth.kernel.sdk import credentials_strategy
     from jupyter_dbx_auth.kernel.tokens import TokenCache
 
@@ -66,7 +66,7 @@ def header_factories() -> list[tuple[str, float, float]]:
         explicit = {
             "etl": {"host": emu.url, "client_id": sp["client_id"], "client_secret": sp["secret"]}
         }
-        backend = LocalBackend(InProcessBroker(explicit=explicit, env={}))
+        backend = LocalBackend(InProcessService(explicit=explicit, env={}))
         info = backend.info("etl")
         cache = TokenCache(backend.fetcher(info), label="etl")
         ours = Config(host=emu.url, credentials_strategy=credentials_strategy(cache), auth_type="x")

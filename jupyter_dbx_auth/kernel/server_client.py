@@ -15,7 +15,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import time
 from collections.abc import Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
@@ -25,15 +24,9 @@ import httpx
 
 from ..core import errors
 from ..core.secret import Secret
+from ..core.wire import ENV_KEY, ENV_SOCKET, ENV_URL, kernel_key_header
 from .keepalive import KeepAliveGet
 from .tokens import KernelToken
-
-# Same names as `jupyter_dbx_auth.server.kernel_key` (not imported: the kernel must not import
-# the server package, which pulls in jupyter_server).
-ENV_KEY = "JUPYTER_DBX_AUTH_KERNEL_KEY"
-ENV_URL = "JUPYTER_DBX_AUTH_SERVER_URL"
-ENV_SOCKET = "JUPYTER_DBX_AUTH_TOKEN_SOCKET"
-SCHEME = "DbxKernelKey"
 
 _ERRORS: dict[str, type[errors.DbxAuthError]] = {
     "LoginRequired": errors.LoginRequired,
@@ -68,7 +61,7 @@ class ServerClient:
     ) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self._api = self.url + "dbx-auth/api/"
-        headers = {"Authorization": f"{SCHEME} {key.reveal()}"}
+        headers = {"Authorization": kernel_key_header(key.reveal())}
         self._http = httpx.Client(
             headers=headers,
             # Never keep a cookie: the server refuses kernel-key requests that carry Jupyter
@@ -235,16 +228,3 @@ def _error(status: int, body: Mapping[str, Any]) -> errors.DbxAuthError:
     if cls is not None:
         return cls(message, hint=hint)
     return ServerAPIError(message, status=status, hint=hint)
-
-
-def wait_until(
-    predicate: Any, *, timeout: float, interval: float = 0.5, clock: Any = time.monotonic
-) -> bool:
-    """Poll `predicate()` until it is true or `timeout` passes (KeyboardInterrupt propagates)."""
-    deadline = clock() + timeout
-    while True:
-        if predicate():
-            return True
-        if clock() >= deadline:
-            return False
-        time.sleep(interval)
