@@ -36,6 +36,11 @@ _ERRORS: dict[str, type[errors.DbxAuthError]] = {
     "ConfigError": errors.ConfigError,
     "DiscoveryError": errors.DiscoveryError,
     "OAuthError": errors.OAuthError,
+    "TooManyRequests": errors.TooManyRequests,
+    "TooManyLogins": errors.TooManyRequests,
+    "NotFound": errors.NotFound,
+    "BadRequest": errors.BadRequest,
+    "StateRejected": errors.BadRequest,
 }
 
 
