@@ -162,3 +162,24 @@ async def test_a_rejected_token_is_replaced_once_then_rate_limited(emulator, mak
         await service.token(conn, rejected=fingerprint(second.access_token))
     assert err.value.retry_after > 0 and "refused" in err.value.message
     assert emulator.token_requests()["client_credentials"] == before + 1
+
+
+async def test_public_url_is_the_callback_whatever_the_host_header(emulator, make_service):
+    from jupyter_dbx_auth.core.errors import BadRequest, ConfigError
+
+    service = make_service(
+        settings=ServiceSettings(public_url="https://jupyter.example.com/"),
+        app=None,
+    )
+    custom = Connection(name="ws", host=emulator.url, method=AuthMethod.USER, client_id="app")
+    for host in ("evil.invalid", "localhost:8888", "jupyter.example.com"):
+        uri = service.redirect_uri(custom, protocol="http", host=host, base_url="/user/a/")
+        assert uri == "https://jupyter.example.com/user/a/dbx-auth/callback"
+    # The public databricks-cli app accepts loopback callbacks only: say what to do instead.
+    public_app = Connection(name="cli", host=emulator.url, method=AuthMethod.USER)
+    with pytest.raises(BadRequest) as err:
+        service.redirect_uri(public_app, protocol="http", host="localhost", base_url="/")
+    assert "oauth_client_id" in err.value.hint
+    for bad in ("jupyter.example.com", "ftp://x", "https://x/path", "https://x/?q=1"):
+        with pytest.raises(ConfigError):
+            make_service(settings=ServiceSettings(public_url=bad))

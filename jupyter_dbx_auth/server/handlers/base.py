@@ -148,14 +148,14 @@ class ErrorReplies(web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if exc is not None:
             status_code = status_for(exc)
-        if isinstance(exc, errors.TooManyRequests) and exc.retry_after > 0:
-            self.set_header("Retry-After", str(max(1, round(exc.retry_after))))
         super().send_error(status_code, **kwargs)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, errors.TooManyRequests) and exc.retry_after > 0:
+            self.set_header("Retry-After", str(max(1, round(exc.retry_after))))
         self.finish(json.dumps(error_reply(exc, self._reason)))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
