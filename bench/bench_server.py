@@ -374,7 +374,8 @@ def main() -> None:
                 if not target:
                     continue
                 before = emulator.token_requests().get("client_credentials", 0)
-                result = asyncio.run(burst(target, key, f"burst-{where.split()[0].lower()}"))
+                name = "burst-socket" if where == "unix socket" else "burst-http"
+                result = asyncio.run(burst(target, key, name))
                 result["idp"] = emulator.token_requests().get("client_credentials", 0) - before
                 bursts.append((where, result))
         finally:

@@ -7,6 +7,11 @@ Nothing here is secret; the values of these variables and headers are.
 
 from __future__ import annotations
 
+from typing import Any
+
+from .connections import Connection
+from .oauth.tokens import TokenSet
+
 #: Environment of kernels started by the server: the kernel key, the server's loopback URL, and
 #: the token API's unix socket (the fast path), when the server offers one.
 ENV_KEY = "JUPYTER_DBX_AUTH_KERNEL_KEY"
@@ -34,6 +39,18 @@ Q_REJECTED = "rejected"
 TOKEN_FIELDS = ("access_token", "token_type", "expires_at", "host", "account_id", "account")
 
 _SCHEME_LOWER = SCHEME.lower()
+
+
+def token_reply(conn: Connection, tokens: TokenSet) -> dict[str, Any]:
+    """The token API's answer: what a kernel holds of a token (never a refresh token)."""
+    return {
+        "access_token": tokens.access_token.reveal(),
+        "token_type": tokens.token_type,
+        "expires_at": tokens.expires_at,
+        "host": conn.host,
+        "account_id": conn.account_id,
+        "account": conn.account,
+    }
 
 
 def presented_key(authorization: str | None) -> str | None:

@@ -27,6 +27,7 @@ from ..core.secret import Secret
 from ..core.service import AuthService
 from ..core.status import Status
 from ..core.store.memory import MemoryStore
+from ..core.wire import token_reply
 from .tokens import KernelToken
 
 T = TypeVar("T")
@@ -130,14 +131,10 @@ class InProcessService:
             tokens = self.run(self.service.token(conn, rejected=refused))
         except CredentialsMissing as exc:
             raise CredentialsMissing(exc.message, hint=SP_SECRET_HINT) from None
-        return KernelToken(
-            access_token=tokens.access_token,
-            expires_at=tokens.expires_at,
-            token_type=tokens.token_type,
-            host=conn.host,
-            account=conn.account,
-            account_id=conn.account_id,
-        )
+        # The same answer a kernel gets from the server, read the same way.
+        token = KernelToken.from_reply(token_reply(conn, tokens))
+        assert token is not None  # the service returned a token
+        return token
 
     def status(self, conn: Connection) -> Status:
         return self.run(self.service.broker.load_status(conn))

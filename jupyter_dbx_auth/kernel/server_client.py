@@ -115,19 +115,10 @@ class ServerClient:
 
             params["refresh"] = "1"
             params["rejected"] = fingerprint(rejected)
-        body = self._fast_get(params)
-        access = body.get("access_token")
-        if not isinstance(access, str) or not access:
+        token = KernelToken.from_reply(self._fast_get(params))
+        if token is None:
             raise ServerAPIError("The Jupyter server returned no access token.", status=502)
-        expires = body.get("expires_at")
-        return KernelToken(
-            access_token=Secret(access),
-            expires_at=float(expires) if isinstance(expires, (int, float)) else None,
-            token_type=str(body.get("token_type") or "Bearer"),
-            host=str(body.get("host") or ""),
-            account=bool(body.get("account")),
-            account_id=body.get("account_id") or None,
-        )
+        return token
 
     def connections(self) -> dict[str, Any]:
         """`{"connections": [...], "problems": [...], "store": {...}}` (no token, ever)."""

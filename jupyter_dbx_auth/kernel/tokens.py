@@ -16,8 +16,9 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..core.secret import Secret
 
@@ -43,6 +44,22 @@ class KernelToken:
     host: str = ""
     account: bool = False
     account_id: str | None = None
+
+    @classmethod
+    def from_reply(cls, body: Mapping[str, Any]) -> KernelToken | None:
+        """From the token API's answer (`core.wire.token_reply`); None without a token."""
+        access = body.get("access_token")
+        if not isinstance(access, str) or not access:
+            return None
+        expires = body.get("expires_at")
+        return cls(
+            access_token=Secret(access),
+            expires_at=float(expires) if isinstance(expires, (int, float)) else None,
+            token_type=str(body.get("token_type") or "Bearer"),
+            host=str(body.get("host") or ""),
+            account=bool(body.get("account")),
+            account_id=body.get("account_id") or None,
+        )
 
     def authorization(self) -> str:
         return f"{self.token_type} {self.access_token.reveal()}"

@@ -29,6 +29,18 @@ SERVER_ONLY_ENV = (
     "DATABRICKS_PASSWORD",
 )
 
+#: `core.service.ServiceSettings` field -> the trait that sets it.
+SERVICE_SETTINGS = {
+    "refresh_margin": "refresh_margin",
+    "secret_expiry_warning_days": "secret_expiry_warning_days",
+    "login_ttl": "login_ttl",
+    "max_pending_per_user": "max_pending_logins",
+    "max_pending_per_client": "max_pending_logins_per_client",
+    "max_pending_total": "max_pending_logins_total",
+    "public_url": "public_url",
+    "forced_refresh_interval": "forced_refresh_interval",
+}
+
 #: Connection fields that hold a secret when written inline in Jupyter config.
 INLINE_SECRET_FIELDS = ("client_secret", "token", "password")
 
@@ -160,14 +172,7 @@ class DatabricksAuth(ExtensionApp):
                 redirect_url=self.redirect_url or None,
             ),
             settings=ServiceSettings(
-                refresh_margin=self.refresh_margin,
-                secret_expiry_warning_days=self.secret_expiry_warning_days,
-                login_ttl=self.login_ttl,
-                max_pending_per_user=self.max_pending_logins,
-                max_pending_per_client=self.max_pending_logins_per_client,
-                max_pending_total=self.max_pending_logins_total,
-                public_url=self.public_url or None,
-                forced_refresh_interval=self.forced_refresh_interval,
+                **{field: getattr(self, trait) for field, trait in SERVICE_SETTINGS.items()}
             ),
             events=EventHub(IOLoop.current().asyncio_loop),  # type: ignore[attr-defined]
             audit=self._open_audit(),

@@ -72,18 +72,7 @@ class TokenHandler(ErrorReplies):
                 "made for a token that was refused.",
             )
         tokens = await service.token(conn, rejected=rejected)
-        self.finish(
-            json.dumps(
-                {
-                    "access_token": tokens.access_token.reveal(),
-                    "token_type": tokens.token_type,
-                    "expires_at": tokens.expires_at,
-                    "host": conn.host,
-                    "account_id": conn.account_id,
-                    "account": conn.account,
-                }
-            )
-        )
+        self.finish(json.dumps(wire.token_reply(conn, tokens)))
 
     def _log(self) -> None:
         # Successful token fetches are not logged (volume, and nothing to learn); failures are.
