@@ -45,11 +45,6 @@ class Connection:
     discovery_url: str | None = None  # explicit OIDC discovery document URL; wins over discovery
     source: str = "config"  # "config" | "env" | "profile:<name>" | "api"
 
-    @property
-    def key(self) -> str:
-        """Stable store key: the name is what users see; host guards against a renamed target."""
-        return self.name
-
     def public_dict(self) -> dict[str, object]:
         """What may be shown to a browser: no secret, no token."""
         return {

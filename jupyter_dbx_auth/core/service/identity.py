@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ..core.connections import Connection
-from ..core.oauth.tokens import TokenSet
+from ..connections import Connection
+from ..oauth.tokens import TokenSet
 
 log = logging.getLogger(__name__)
 
