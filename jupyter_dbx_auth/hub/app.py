@@ -9,15 +9,18 @@ Secrets never come from this file: the store key is `JUPYTER_DBX_AUTH_CRYPT_KEY`
 secret `JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET`, and a group service principal's secret names an
 environment variable or a file of the service's own (`client_secret_env` / `client_secret_file`).
 
-Built so far: configuration, validation and the store. The HTTP service (sign-in, callback, status,
-tokens for servers, admin page) comes with the `AuthService` adapter; until then `start` says so.
+Without --check or --generate-config it serves the HTTP API (`handlers`) over `HubTokenService`
+(`service`), as the hub-managed service: it listens on $JUPYTERHUB_SERVICE_URL under
+$JUPYTERHUB_SERVICE_PREFIX, both set by the hub (or `bind_url`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -126,6 +129,15 @@ class DatabricksAuthHub(Application):
         30.0, help="Warn on the admin page this many days before a group SP's secret expires."
     ).tag(config=True)
 
+    bind_url = Unicode(
+        help="""Where this process listens (`http://127.0.0.1:10101`). Default:
+        $JUPYTERHUB_SERVICE_URL, which the hub sets for a managed service from its `url`."""
+    ).tag(config=True)
+
+    @default("bind_url")
+    def _bind_url_default(self) -> str:
+        return os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
+
     aliases = {
         "f": "DatabricksAuthHub.config_file",
         "config": "DatabricksAuthHub.config_file",
@@ -178,6 +190,12 @@ class DatabricksAuthHub(Application):
                         "need none, and group service principals read theirs from "
                         "client_secret_env or client_secret_file."
                     )
+        for name in self.connections:
+            if any(mark in name for mark in "@/#"):
+                found.append(
+                    f"Connection name {name!r} contains '@', '/' or '#': use letters, digits, "
+                    "'-', '_' or '.' ('@' names a group's service principal: <connection>@<group>)."
+                )
         for group, entries in self.group_service_principals.items():
             found.extend(self._sp_problems(group, entries))
         return found
@@ -223,6 +241,12 @@ class DatabricksAuthHub(Application):
                 found.append(f"{where}: the file {sp['client_secret_file']} is not readable.")
             if sp.get("expires") is not None and not _DATE.match(str(sp["expires"])):
                 found.append(f"{where}: expires must be a date, YYYY-MM-DD.")
+        connections = [sp.get("connection") for sp in entries if isinstance(sp, dict)]
+        for name in sorted({c for c in connections if connections.count(c) > 1}, key=str):
+            found.append(
+                f"group_service_principals[{group!r}] has several principals for connection "
+                f"{name!r}: a group has at most one per connection ({name}@{group})."
+            )
         return found
 
     # -- running --
@@ -274,11 +298,65 @@ class DatabricksAuthHub(Application):
                 f"{self.callback_url}"
             )
             return
-        self.log.error(
-            "The hub token service's HTTP API is not built yet (issue #11); "
-            "only --check and --generate-config work in this version."
+        asyncio.run(self.serve())
+
+    def build_service(self, store: Any) -> Any:
+        """The application: `HubTokenService` with this configuration's connections and app."""
+        from ..core.secret import Secret
+        from ..core.service import OAuthApp, ServiceSettings
+        from .service import HubTokenService
+
+        app_secret = os.environ.get("JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET")
+        return HubTokenService(
+            store,
+            connections=self.connections,
+            app=OAuthApp(
+                client_id=self.oauth_client_id or None,
+                client_secret=Secret(app_secret) if app_secret else None,
+                redirect_url=self.callback_url,
+            ),
+            settings=ServiceSettings(
+                refresh_margin=self.refresh_margin,
+                secret_expiry_warning_days=self.secret_expiry_warning_days,
+                login_ttl=self.login_ttl,
+                max_pending_per_user=self.max_pending_logins,
+                public_url=self.public_url,
+            ),
         )
-        self.exit(2)
+
+    async def serve(self) -> None:
+        """Serve the HTTP API until SIGTERM / SIGINT (the hub stops its services with SIGTERM)."""
+        from .handlers import make_app
+
+        store = self.open_store()
+        service = self.build_service(store)
+        await service.load_group_service_principals(self.group_service_principals)
+        prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or f"/services/{self.service_name}/"
+        # The service's own cookie (hub OAuth) is signed with a secret derived from the store key:
+        # browsers stay signed in to the service across restarts and replicas.
+        web_app = make_app(
+            service,
+            prefix=prefix,
+            callback_url=self.callback_url,
+            cookie_secret=store.derived_secret("jupyter-dbx-hub cookie secret"),
+        )
+        bind = urlparse(self.bind_url)
+        server = web_app.listen(bind.port or 80, bind.hostname or "127.0.0.1")
+        self.log.info(
+            "Serving %s on %s; OAuth callback URL: %s; group service principals: %s",
+            prefix,
+            self.bind_url,
+            self.callback_url,
+            {group: sorted(sps) for group, sps in service.group_sps.items()} or "none",
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        server.stop()
+        await service.aclose()
+        store.close()
 
 
 def main(argv: list[str] | None = None) -> None:

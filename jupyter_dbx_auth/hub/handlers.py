@@ -26,11 +26,24 @@ from urllib.parse import urlparse
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 
-from ..core.errors import DbxAuthError, LoginRequired
+from ..core import errors
+from ..core.errors import DbxAuthError
 from .protocol import HubAuthService, HubUser
 
-#: Status codes for the application's errors that are not the caller's bad input (400).
-_STATUS = {LoginRequired: 401}
+# Most specific first: the first isinstance match decides (the same codes as the server's API).
+_STATUS: tuple[tuple[type[DbxAuthError], int], ...] = (
+    (errors.NotFound, 404),
+    (errors.BadRequest, 400),  # StateRejected too
+    (errors.TooManyRequests, 429),
+    (errors.ConfigError, 400),
+    (errors.LoginRequired, 409),
+    (errors.CredentialsMissing, 409),
+    (errors.ClientSecretRejected, 400),
+    (errors.TransientOAuthError, 503),
+    (errors.DiscoveryError, 502),
+    (errors.OAuthError, 502),
+    (errors.StoreError, 503),
+)
 
 
 class _Base(HubOAuthenticated, web.RequestHandler):
@@ -56,8 +69,11 @@ class _Base(HubOAuthenticated, web.RequestHandler):
         return bool(self.request.headers.get("Authorization"))
 
     def fail(self, exc: DbxAuthError) -> None:
-        status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
+        status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
         self.set_status(status)
+        retry_after = getattr(exc, "retry_after", 0)
+        if status == 429 and retry_after > 0:
+            self.set_header("Retry-After", str(max(1, round(retry_after))))
         self.finish(exc.to_dict())
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -69,6 +85,10 @@ class _Base(HubOAuthenticated, web.RequestHandler):
 class LoginHandler(_Base):
     @web.authenticated  # not known to this service yet: hub OAuth first, then back here
     async def get(self, connection: str) -> None:
+        if self.token_authenticated():
+            # A sign-in binds a browser to Databricks; a server (or kernel code holding the
+            # server's token) has no browser to send there.
+            raise web.HTTPError(403, "Sign-ins start in the user's browser, not with a token.")
         user = self.hub_user()
         next_url = self.get_argument("next", None)
         if next_url is not None and not same_origin_path(next_url):
@@ -112,7 +132,13 @@ class CallbackHandler(_Base):
 class StatusHandler(_Base):
     async def get(self) -> None:
         user = self.hub_user()
-        self.finish(await self.service.status(user))
+        try:
+            status = await self.service.status(user)
+        except DbxAuthError as exc:
+            self.fail(exc)
+            return
+        self.set_header("Cache-Control", "no-store")
+        self.finish(status)
 
 
 class TokenHandler(_Base):
@@ -142,6 +168,7 @@ class _AdminBase(_Base):
 
 
 class AdminHandler(_AdminBase):
+    @web.authenticated  # an admin's browser goes through hub OAuth first, like the login page
     async def get(self) -> None:
         self.admin()
         self.set_header("Cache-Control", "no-store")
@@ -151,7 +178,11 @@ class AdminHandler(_AdminBase):
 class RevokeHandler(_AdminBase):
     async def delete(self, user_name: str, connection: str) -> None:
         self.admin()
-        removed = await self.service.revoke(user_name, connection)
+        try:
+            removed = await self.service.revoke(user_name, connection)
+        except DbxAuthError as exc:
+            self.fail(exc)
+            return
         self.set_status(200 if removed else 404)
         self.finish({"revoked": removed, "user": user_name, "connection": connection})
 

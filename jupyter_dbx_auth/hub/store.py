@@ -18,6 +18,8 @@ mid-write leaves the last committed record (the database's journal). Locks: see 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import time
@@ -117,6 +119,7 @@ class HubStore:
                     hint=_keys.KEY_HINT,
                 )
         keys = _keys.parse_keys(key, source=_keys.ENV_VAR)
+        self._newest_key = keys[0]
         self._kids = [_keys.key_id(k) for k in keys]
         self._fernet = MultiFernet([Fernet(k) for k in keys])
         self.url = make_url(normalise_url(url))
@@ -129,6 +132,11 @@ class HubStore:
             with self._db("create the tables"):
                 metadata.create_all(self.engine)
         self._locks = _locks.RecordLocks(self._outer_lock())
+
+    def derived_secret(self, purpose: str) -> bytes:
+        """A secret for `purpose` derived from the newest store key (HMAC-SHA256): the same in
+        every replica and after a restart, and never the key itself."""
+        return hmac.new(self._newest_key, purpose.encode(), hashlib.sha256).digest()
 
     # -- set-up --
     def _engine(self, extra: dict[str, Any]) -> Engine:

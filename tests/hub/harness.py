@@ -226,6 +226,21 @@ class Hub:
                     return env
         raise LookupError(f"no single-user server process found for {user}")
 
+    def service_pid(self) -> int:
+        """The pid of the running `dbx-auth` service process (started by the hub)."""
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                raw = (entry / "environ").read_bytes()
+            except OSError:
+                continue
+            if f"JUPYTERHUB_SERVICE_NAME={SERVICE}".encode() in raw.split(b"\0") and (
+                f"127.0.0.1:{self.service_port}".encode() in raw
+            ):
+                return int(entry.name)
+        raise LookupError(f"no {SERVICE} service process found")
+
     def server_token(self, user: str) -> str:
         return self.server_environ(user)["JUPYTERHUB_API_TOKEN"]
 
