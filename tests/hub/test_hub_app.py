@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from hub_keys import STORE_KEY
 from traitlets.config import Config
@@ -97,9 +101,64 @@ def test_check_opens_the_store_and_prints_the_callback(tmp_path: Path) -> None:
     assert "https://hub.example.com/services/dbx-auth/callback" in ok.stdout
     assert (tmp_path / "db" / "store.sqlite").stat().st_mode & 0o777 == 0o600
     assert STORE_KEY not in ok.stdout + ok.stderr
-    # Not built yet, and it says so instead of pretending to serve.
-    serve = run(cwd=tmp_path, env={"JUPYTER_DBX_AUTH_CRYPT_KEY": STORE_KEY})
-    assert serve.returncode == 2 and "not built yet" in serve.stderr
+
+
+def test_it_serves_until_sigterm(tmp_path: Path) -> None:
+    """Without --check it serves the API (the real-hub tests use it through a hub) and stops
+    cleanly on SIGTERM, as the hub stops its services."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (tmp_path / "jupyter_dbx_hub_config.py").write_text(
+        "c.DatabricksAuthHub.public_url = 'https://hub.example.com/'\n"
+        f"c.DatabricksAuthHub.db_url = 'sqlite:///{tmp_path}/db/store.sqlite'\n"
+        f"c.DatabricksAuthHub.bind_url = 'http://127.0.0.1:{port}'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JUPYTER_DBX_AUTH_CRYPT_KEY": STORE_KEY}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_dbx_auth.hub.app"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/services/dbx-auth/api/status"
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.communicate()[1].decode()
+            try:
+                answer = httpx.get(url, trust_env=False)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the service did not come up"
+                time.sleep(0.2)
+        assert answer.status_code == 403 and "hub user" in answer.json()["message"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = proc.stderr.read().decode() if proc.stderr else ""
+    assert "services/dbx-auth/callback" in log and STORE_KEY not in log
+
+
+def test_group_principal_names_are_unambiguous() -> None:
+    app = app_with(
+        public_url="https://hub.example.com/",
+        oauth_client_id="app-id",
+        connections={"emu": {"host": "https://w.example.com"}, "a@b": {"host": "https://x.com"}},
+        group_service_principals={
+            "g": [
+                {"connection": "emu", "client_id": "sp1", "client_secret_file": __file__},
+                {"connection": "emu", "client_id": "sp2", "client_secret_file": __file__},
+            ]
+        },
+    )
+    text = "\n".join(app.problems())
+    assert "Connection name 'a@b' contains '@'" in text
+    assert "several principals for connection 'emu'" in text
 
 
 def test_a_named_config_file_must_exist(tmp_path: Path) -> None:
