@@ -1,9 +1,8 @@
 # A complete jupyterhub_config.py for Databricks sign-in on a JupyterHub (JupyterHub >= 6.1).
 #
-# STATUS (see docs/hub/README.md): the store, this configuration and `jupyter-dbx-hub --check`
-# are built and tested, the HTTP API is sketched and tested over scaffolding; the service serving
-# it over the real AuthService and the single-user "hub mode" are not built yet. `jupyter-dbx-hub` without --check exits with
-# a message saying so. Everything below is the intended, tested-as-far-as-built set-up.
+# STATUS (see docs/hub/README.md): the token service (`jupyter-dbx-hub`), its store and this
+# configuration are built and tested on a real hub; the single-user "hub mode" (servers asking the
+# service through the server extension) is not built yet: servers reach the service's HTTP API.
 #
 # What it sets up:
 #   - the hub token service `dbx-auth`, a hub-managed service owning the ONE redirect URL that

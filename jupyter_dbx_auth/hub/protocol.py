@@ -1,6 +1,6 @@
 """What the hub token service's HTTP handlers ask of the application, and nothing more.
 
-`HubAuthService` is to be implemented by one small adapter over `core.service.AuthService`: one
+`HubAuthService` is implemented by `service.HubTokenService` over `core.service.AuthService`: one
 AuthService per hub user, on that user's `HubStore.for_user(name)` view, with the hub's
 connections and its one callback URL; group service principals on `for_group(name)` views. The
 handlers never see a store, a refresh token or a client secret, and hold no OAuth logic: every
