@@ -25,6 +25,12 @@ DEFAULT_SCOPES: tuple[str, ...] = ("all-apis", "offline_access")
 M2M_SCOPES: tuple[str, ...] = ("all-apis",)
 
 
+def machine_scopes(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    """Scopes for a machine grant (client credentials, token exchange): `offline_access` asks for
+    a refresh token, which machine grants neither get nor need."""
+    return tuple(s for s in scopes if s != "offline_access") or M2M_SCOPES
+
+
 @dataclass(frozen=True)
 class Connection:
     name: str

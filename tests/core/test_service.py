@@ -183,3 +183,29 @@ async def test_public_url_is_the_callback_whatever_the_host_header(emulator, mak
     for bad in ("jupyter.example.com", "ftp://x", "https://x/path", "https://x/?q=1"):
         with pytest.raises(ConfigError):
             make_service(settings=ServiceSettings(public_url=bad))
+
+
+def test_the_login_table_is_bounded_per_client_and_in_all() -> None:
+    from jupyter_dbx_auth.core.service import TooManyLogins
+    from jupyter_dbx_auth.core.service.pending import PendingLogins
+
+    now = [1000.0]
+    table: PendingLogins[str] = PendingLogins(
+        ttl=3600, per_user=2, per_client=3, total=5, clock=lambda: now[0]
+    )
+    for i in range(3):  # three "users" (anonymous per request) from one client
+        table.add(f"anon-{i}", "ws", f"s{i}", "p", client="10.0.0.1")
+    with pytest.raises(TooManyLogins) as err:
+        table.add("anon-3", "ws", "s3", "p", client="10.0.0.1")
+    assert err.value.retry_after > 0 and "this client" in err.value.message
+    table.add("bob", "ws", "b1", "p", client="10.0.0.2")
+    table.add("carol", "ws", "c1", "p", client="10.0.0.3")
+    with pytest.raises(TooManyLogins) as err:
+        table.add("dave", "ws", "d1", "p", client="10.0.0.4")
+    assert "on this server" in err.value.message
+    # The TTL as configured (an hour here), not a hidden 600 s: still there after 3,000 s.
+    now[0] += 3000
+    assert table.take("bob", "b1").user == "bob"
+    now[0] += 601
+    with pytest.raises(Exception, match="expired"):
+        table.take("carol", "c1")

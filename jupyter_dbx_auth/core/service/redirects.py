@@ -84,12 +84,25 @@ def callback_url(
     protocol: str,
     host: str,
     base_url: str,
+    public_app: bool = False,
 ) -> str:
-    """The redirect URI to send to the IdP for a sign-in the browser started at `host`."""
+    """The redirect URI to send to the IdP for a sign-in the browser started at `host`.
+
+    `public_app`: the sign-in uses Databricks' public `databricks-cli` app, which accepts
+    loopback callbacks only."""
     if redirect_url:
         return redirect_url
     if public_url:
-        return f"{public_url}{base_url}{CALLBACK_PATH}"
+        url = f"{public_url}{base_url}{CALLBACK_PATH}"
+        if public_app and not host_is_loopback(public_url.partition("://")[2]):
+            raise BadRequest(
+                "Signing in from a server reached at a non-loopback address needs a custom "
+                "Databricks OAuth app: the public databricks-cli app only accepts localhost "
+                "callbacks.",
+                hint=f"Register an OAuth app with redirect URL {url} and set "
+                f"c.DatabricksAuth.oauth_client_id; see {DOCS_URL}.",
+            )
+        return url
     if host_is_loopback(host):
         return f"{protocol}://{host}{base_url}{CALLBACK_PATH}"
     raise BadRequest(

@@ -3,12 +3,11 @@
 Tornado-free and async. Front ends (jupyter-server handlers, the unix-socket transport, the
 in-process facade, and next a hub token service or a metadata endpoint) parse their input, call
 one method here and render the answer; none keeps state or policy of its own:
-- connections: configuration, environment and `.databrickscfg` resolved into `Connection`s; U2M
-  connections without a client of their own use the configured OAuth app;
+- connections: config, environment and `.databrickscfg` resolved (`connections.py`);
 - sign-ins: the one login-state table (`pending.py`), callback URL rules (`redirects.py`);
 - service principals: one record scheme and public view (`service_principals.py`);
 - identity: SCIM `Me`, in memory only (`identity.py`);
-- tokens, including what a rejected token means (`token`);
+- tokens, including what a rejected token means (`token`, `rejected.py`);
 - status events for whoever listens (`events.py`).
 Every dictionary returned here is safe for a browser: no token, no secret. Store reads and
 decryption run in worker threads, never on the event loop.
@@ -16,7 +15,6 @@ decryption run in worker threads, never on the event loop.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
@@ -26,47 +24,24 @@ from typing import Any
 import httpx
 
 from ..broker import TokenBroker
-from ..config import resolve_all, resolve_connection
 from ..connections import AuthMethod, Connection
-from ..errors import BadRequest, ConfigError, DbxAuthError, NotFound, TooManyRequests
+from ..errors import BadRequest, DbxAuthError, NotFound
 from ..oauth.authorize import PendingLogin
 from ..oauth.engine import OAuthEngine
 from ..oauth.tokens import TokenSet, fingerprint
 from ..secret import Secret
 from ..status import State, Status
 from ..store.base import SecretStore
+from .connections import Connections, OAuthApp
 from .events import EventHub
 from .identity import Identities
-from .pending import LOGIN_TTL, PER_CLIENT, PER_USER, TOTAL, PendingLogins
-from .redirects import DOCS_URL, callback_url, host_is_loopback, normalize_public_url
+from .pending import PendingLogins
+from .redirects import callback_url, normalize_public_url
+from .rejected import ForcedRefreshes
 from .service_principals import ServicePrincipals, acting_as
+from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class OAuthApp:
-    """The OAuth app for U2M sign-ins; None fields mean "not configured"."""
-
-    client_id: str | None = None
-    client_secret: Secret | None = None
-    redirect_url: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class ServiceSettings:
-    """Policies a deployment sets (the server's `c.DatabricksAuth.*` traits)."""
-
-    refresh_margin: float = 300.0
-    secret_expiry_warning_days: float = 30.0
-    login_ttl: float = LOGIN_TTL
-    max_pending_per_user: int = PER_USER
-    max_pending_per_client: int = PER_CLIENT
-    max_pending_total: int = TOTAL
-    #: The address browsers use for the server (`scheme://host[:port]`), for callback URLs.
-    public_url: str | None = None
-    #: Shortest time between two forced refreshes of one connection (security finding 4).
-    forced_refresh_interval: float = 30.0
 
 
 class AuthService:
@@ -89,14 +64,17 @@ class AuthService:
         self.settings = settings = settings or ServiceSettings()
         self.store = store
         self.http = http
-        self.explicit = dict(explicit or {})
-        self.include_profiles = include_profiles
-        self.config_file = config_file
-        # None: the live process environment. The server passes a copy taken at start-up: it
-        # removes secrets from its environment (so kernels never inherit them), and they still
-        # configure connections here.
-        self.env: Mapping[str, str] = os.environ if env is None else env
         self.app = app or OAuthApp()
+        # env None: the live process environment. The server passes a copy taken at start-up:
+        # it removes secrets from its environment (so kernels never inherit them), and they
+        # still configure connections here.
+        self.connections = Connections(
+            explicit=explicit,
+            include_profiles=include_profiles,
+            config_file=config_file,
+            env=os.environ if env is None else env,
+            app=self.app,
+        )
         self.public_url = normalize_public_url(settings.public_url)
         self.events = events or EventHub()
         self.audit = audit
@@ -118,12 +96,8 @@ class AuthService:
             total=settings.max_pending_total,
         )
         self.identities = Identities(http)
-        self._connections: dict[str, Connection] = {}
-        self._remembered: dict[str, Connection] = {}
-        self._problems: dict[str, DbxAuthError] = {}
         self._last_state: dict[str, State] = {}
-        # connection -> (fingerprint of the token last force-replaced, when)
-        self._forced: dict[str, tuple[str, float]] = {}
+        self._forced = ForcedRefreshes(settings.forced_refresh_interval, clock)
         self._unsubscribe = self.broker.subscribe(self._on_status)
 
     def __repr__(self) -> str:
@@ -134,81 +108,29 @@ class AuthService:
         if not self.service_principals.loaded:
             await self.service_principals.load()
 
-    # -- connections -----------------------------------------------------------------------
+    # -- connections (`connections.py`) ---------------------------------------------------
 
     def reload(self) -> None:
         """Resolve connections again (config, environment, `.databrickscfg`)."""
-        found: list[Connection] = []
-        problems: dict[str, DbxAuthError] = {}
-        if self.include_profiles:
-            resolved = resolve_all(self.explicit, env=self.env, config_file=self.config_file)
-            found, problems = resolved.connections, dict(resolved.problems)
-        else:
-            for name in self.explicit:
-                try:
-                    found.append(resolve_connection(name, explicit=self.explicit, env=self.env))
-                except ConfigError as exc:
-                    log.warning("Connection %s skipped: %s", name, exc)
-                    problems[name] = exc
-        connections = {c.name: self._with_app(c) for c in found}
-        for name, conn in self._remembered.items():
-            connections.setdefault(name, conn)
-        for name, old in self._connections.items():
-            if connections.get(name) != old:
-                self.broker.forget(old)
-        self._connections = connections
-        self._problems = problems
-
-    def _with_app(self, conn: Connection) -> Connection:
-        if conn.method is AuthMethod.USER and not conn.client_id and self.app.client_id:
-            return dataclasses.replace(
-                conn, client_id=self.app.client_id, client_secret=self.app.client_secret
-            )
-        return conn
+        for old in self.connections.reload():
+            self.broker.forget(old)
 
     def names(self) -> list[str]:
-        return sorted(self._connections)
+        return self.connections.names()
 
-    def problems(self) -> dict[str, DbxAuthError]:
-        """Configured connections that could not be resolved, by name, from the last `reload`."""
-        return dict(self._problems)
+    def problems(self) -> dict[str, DbxAuthError]:  # by name, from the last `reload`
+        return self.connections.problems()
 
-    def get(self, name: str | None) -> Connection:
-        """A listed connection by name (`NotFound` otherwise)."""
-        if not name:
-            raise BadRequest("No connection named.", hint="Pass ?connection=<name>.")
-        conn = self._connections.get(name)
-        if conn is None:
-            known = ", ".join(self.names()) or "none configured"
-            raise NotFound(
-                f"Unknown connection {name!r}.",
-                hint=f"Known connections: {known}. Add it to c.DatabricksAuth.connections "
-                "or ~/.databrickscfg.",
-            )
-        return conn
+    def get(self, name: str | None) -> Connection:  # a listed one (`NotFound` otherwise)
+        return self.connections.get(name)
 
     def resolve(self, name: str | None = None, *, host: str | None = None) -> Connection:
         """A connection by name (listed, explicit or a profile), by host (with the environment's
         credentials), or the SDK's default (`None`), remembered under its name from now on."""
-        if host is not None:
-            conn = resolve_connection(
-                "_host", explicit={"_host": {"host": host}}, env=self.env, config_file=None
-            )
-            conn = dataclasses.replace(conn, name=name or conn.host)
-        elif name is not None and name in self._connections:
-            return self._connections[name]
-        else:
-            conn = resolve_connection(
-                name, explicit=self.explicit, env=self.env, config_file=self.config_file
-            )
-        self.remember(conn)
-        return self._connections[conn.name]
+        return self.connections.resolve(name, host=host)
 
-    def remember(self, conn: Connection) -> None:
-        """List `conn` under its name from now on (an ad-hoc host, an account side)."""
-        conn = self._with_app(conn)
-        self._remembered[conn.name] = conn
-        self._connections[conn.name] = conn
+    def remember(self, conn: Connection) -> None:  # an ad-hoc host, an account side
+        self.connections.remember(conn)
 
     def status_dict(self, conn: Connection, status: Status | None = None) -> dict[str, Any]:
         status = status or self.broker.status(conn)
@@ -225,13 +147,13 @@ class AuthService:
     async def list_connections(self) -> dict[str, Any]:
         """Every connection with status, identity and warnings; problems; the store's warnings."""
         await self.ready()
-        conns = [self._connections[n] for n in self.names()]
+        conns = [self.get(n) for n in self.names()]
         statuses = [await self.broker.load_status(c) for c in conns]
         return {
             "connections": [self.status_dict(c, s) for c, s in zip(conns, statuses, strict=True)],
             "problems": [
                 {"name": name, "message": exc.message, "hint": exc.hint}
-                for name, exc in sorted(self._problems.items())
+                for name, exc in sorted(self.problems().items())
             ],
             "store": {"backend": self.store.backend, "warnings": self.store.warnings()},
         }
@@ -245,7 +167,7 @@ class AuthService:
         self._last_state[name] = status.state
         if previous is State.REFRESHING and status.state is not State.REFRESHING:
             self._audit_refresh(name, status)
-        conn = self._connections.get(name)
+        conn = self.connections.find(name)
         if conn is None:
             return
         self.events.publish({"type": "status", **self.status_dict(conn, status)})
@@ -258,23 +180,14 @@ class AuthService:
 
     def redirect_uri(self, conn: Connection, *, protocol: str, host: str, base_url: str) -> str:
         """The callback URL for a sign-in the browser started at `host` (`redirects.py`)."""
-        url = callback_url(
+        return callback_url(
             redirect_url=self.app.redirect_url,
             public_url=self.public_url,
             protocol=protocol,
             host=host,
             base_url=base_url,
+            public_app=conn.client_id is None,
         )
-        if conn.client_id is None and not self.app.redirect_url and self.public_url:
-            if not host_is_loopback(self.public_url.partition("://")[2]):
-                raise BadRequest(
-                    "Signing in from a server reached at a non-loopback address needs a custom "
-                    "Databricks OAuth app: the public databricks-cli app only accepts localhost "
-                    "callbacks.",
-                    hint=f"Register an OAuth app with redirect URL {url} and set "
-                    f"c.DatabricksAuth.oauth_client_id; see {DOCS_URL}.",
-                )
-        return url
 
     async def begin_login(
         self,
@@ -366,8 +279,7 @@ class AuthService:
 
         self.identities.track(conn.name, run())
 
-    async def settle_identities(self, timeout: float = 5.0) -> None:
-        """Wait (bounded) for identity reads in flight: sign-ins and `learn_identity_soon`."""
+    async def settle_identities(self, timeout: float = 5.0) -> None:  # reads in flight
         await self.identities.settle(timeout)
 
     # -- service principals ----------------------------------------------------------------
@@ -442,43 +354,21 @@ class AuthService:
         (`TooManyRequests` otherwise: a token refused right after a refresh will not be saved by
         another refresh).
         """
-        await self.ready()
         cached = self.broker.cached_token(conn)
-        if rejected is None:
-            if cached is not None:
-                return cached
+        if cached is not None and (
+            rejected is None or fingerprint(cached.access_token) != rejected
+        ):
+            return cached  # the hot path: no await, no store read, no decryption
+        await self.ready()
+        if cached is None or rejected is None:
+            # Nothing cached here (first use, a restart): any fresh token is not the refused one.
             tokens = await self.broker.get_token(conn)
-        elif cached is not None and fingerprint(cached.access_token) != rejected:
-            return cached
         else:
-            tokens = await self._forced_refresh(conn, cached, rejected)
+            self._forced.allow(conn.name, rejected)
+            tokens = await self.broker.get_token(conn, rejected=cached.access_token)
         if conn.method is AuthMethod.USER and self.identities.get(conn.name) is None:
             await self.identities.read(conn, tokens)
         return tokens
-
-    async def _forced_refresh(
-        self, conn: Connection, cached: TokenSet | None, rejected: str
-    ) -> TokenSet:
-        if cached is None:
-            # Nothing cached here (a restart): any fresh token is not the rejected one.
-            return await self.broker.get_token(conn)
-        now = self._clock()
-        interval = self.settings.forced_refresh_interval
-        last = self._forced.get(conn.name)
-        # More reports of the token already being replaced join that refresh (the broker's
-        # single flight); a report of the *new* token soon after is refused.
-        if last is not None and last[0] != rejected and now - last[1] < interval:
-            wait = interval - (now - last[1])
-            raise TooManyRequests(
-                f"Databricks refused the token of {conn.name} that was issued "
-                f"{now - last[1]:.0f} s ago; another refresh now would not help.",
-                hint="Check the workspace's access for this identity (or sign in again); a new "
-                f"token can be forced again in {wait:.0f} s.",
-                retry_after=wait,
-            )
-        if last is None or last[0] != rejected:
-            self._forced[conn.name] = (rejected, now)
-        return await self.broker.get_token(conn, rejected=cached.access_token)
 
     # -- misc ------------------------------------------------------------------------------
 

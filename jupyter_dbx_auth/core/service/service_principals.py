@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..connections import M2M_SCOPES, AuthMethod, Connection
+from ..connections import AuthMethod, Connection, machine_scopes
 from ..errors import CredentialsMissing
 from ..secret import Secret
 from ..store.base import SecretStore
@@ -54,7 +54,7 @@ def acting_as(connection: Connection, client_id: str) -> Connection:
         method=AuthMethod.SERVICE_PRINCIPAL,
         client_id=client_id,
         client_secret=None,
-        scopes=tuple(s for s in connection.scopes if s != "offline_access") or M2M_SCOPES,
+        scopes=machine_scopes(connection.scopes),
     )
 
 
