@@ -86,6 +86,12 @@ def rss_kib(pid: int) -> int:
     raise LookupError("no VmRSS")
 
 
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) the process has used so far, in ms."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def seed_fake_sign_ins(db: HubStore, host: str) -> float:
     started = time.perf_counter()
     now = time.time()
@@ -144,7 +150,7 @@ async def hub_tokens(hub: Hub, names: list[str]) -> dict[str, str]:
 
 
 async def burst(
-    hub: Hub, tokens: dict[str, str], path: str, *, base: str | None = None
+    hub: Hub, tokens: dict[str, str], path: str, *, base: str | None = None, pid: int = 0
 ) -> dict[str, Any]:
     """REQUESTS requests at once, spread evenly over the tokens; latencies in ms. `base`: another
     address for the service (its own port, skipping the proxy)."""
@@ -163,9 +169,10 @@ async def burst(
             token = response.json().get("access_token", "") if response.status_code == 200 else ""
             return name, elapsed, response.status_code, token
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_ms(pid) if pid else 0.0
         results = await asyncio.gather(*(one(n) for n in plan))
         wall = (time.perf_counter() - started) * 1000
+        cpu = (cpu_ms(pid) - cpu) / REQUESTS if pid else 0.0
     latencies = sorted(r[1] for r in results)
     per_user: dict[str, set[str]] = {}
     for name, _, _, token in results:
@@ -177,6 +184,7 @@ async def burst(
         "wall": wall,
         "errors": sum(1 for r in results if r[2] != 200),
         "most_tokens_per_user": max(len(t) for t in per_user.values()),
+        "cpu": cpu,
     }
 
 
@@ -243,16 +251,17 @@ async def run(workdir: Path) -> list[tuple[str, str, str, bool | None]]:
             latest_expiry = await real_sign_ins(db, emulator, hub)
             idp = emulator.token_requests
             before = idp().get("refresh_token", 0)
-            cold = await burst(hub, active, "api/token/emu")
+            cold = await burst(hub, active, "api/token/emu", pid=pid)
             cold_refreshes = idp().get("refresh_token", 0) - before
-            warm = await burst(hub, active, "api/token/emu")
+            warm = await burst(hub, active, "api/token/emu", pid=pid)
             direct = f"http://127.0.0.1:{hub.service_port}/services/{SERVICE}/"
-            warm_direct = await burst(hub, active, "api/token/emu", base=direct)
+            warm_direct = await burst(hub, active, "api/token/emu", base=direct, pid=pid)
             one_by_one = await sequential(hub.service_url + "api/token/emu", active[names[0]])
+            one_direct = await sequential(direct + "api/token/emu", active[names[0]])
             # Every access token stale in the service's eyes (refresh margin before expiry).
             await asyncio.sleep(max(0.0, latest_expiry - MARGIN + 1 - time.time()))
             before = idp().get("refresh_token", 0)
-            expiry = await burst(hub, active, "api/token/emu")
+            expiry = await burst(hub, active, "api/token/emu", pid=pid)
             expiry_refreshes = idp().get("refresh_token", 0) - before
             rss_active = rss_kib(pid)
             sweep_s, sweep_errors = await status_sweep(hub, tokens)
@@ -266,7 +275,8 @@ async def run(workdir: Path) -> list[tuple[str, str, str, bool | None]]:
             (
                 f"{REQUESTS} token requests at once from {ACTIVE} servers, {label}",
                 f"p50 {r['p50']:.0f} / p99 {r['p99']:.0f} / max {r['max']:.0f} ms, "
-                f"{r['errors']} errors, {r['most_tokens_per_user']} distinct token(s) per user"
+                f"{r['errors']} errors, {r['most_tokens_per_user']} distinct token(s) per user, "
+                f"service CPU {r['cpu']:.1f} ms per request"
                 + (f", {n} IdP refresh(es)" if n is not None else ""),
                 target,
                 ok,
@@ -300,7 +310,8 @@ async def run(workdir: Path) -> list[tuple[str, str, str, bool | None]]:
         ),
         (
             "one request at a time, one kept-alive connection, warm (300 requests)",
-            f"p50 {one_by_one['p50']:.1f} / p99 {one_by_one['p99']:.1f} ms",
+            f"p50 {one_by_one['p50']:.1f} / p99 {one_by_one['p99']:.1f} ms through the proxy; "
+            f"p50 {one_direct['p50']:.1f} / p99 {one_direct['p99']:.1f} ms straight to the service",
             "",
             None,
         ),

@@ -9,7 +9,9 @@ Authorization header, which needs `access:services!service=<name>`). Routes unde
     GET    callback?code=&state=      browser: the one redirect URL of the OAuth app
     GET    api/status                 browser or server: the caller's connections, no tokens
     GET    api/token/<connection>     server only (token auth): a short-lived access token
+    DELETE api/sign-ins/<connection>  browser (XSRF) or server: sign the caller out of it
     GET    api/admin                  hub admins: sign-ins and group SPs, names and times only
+    GET    admin (POST: revoke)       hub admins: the same as a page, with revoke buttons
     DELETE api/admin/sign-ins/<user>/<connection>   hub admins: revoke a user's sign-in
 
 Browsers never receive a token (`api/token` refuses cookie authentication), writes by a browser
@@ -159,6 +161,17 @@ class TokenHandler(_Base):
         self.finish(token.to_json())
 
 
+class SignOutHandler(_Base):
+    async def delete(self, connection: str) -> None:
+        user = self.hub_user()
+        try:
+            status = await self.service.sign_out(user, connection)
+        except DbxAuthError as exc:
+            self.fail(exc)
+            return
+        self.finish(status)
+
+
 class _AdminBase(_Base):
     def admin(self) -> HubUser:
         user = self.hub_user()
@@ -210,6 +223,8 @@ def make_app(
     service: HubAuthService, *, prefix: str, callback_url: str, cookie_secret: bytes
 ) -> web.Application:
     """The service's tornado application; `prefix` is `$JUPYTERHUB_SERVICE_PREFIX`."""
+    from .admin_page import AdminPageHandler  # it builds on this module's handlers
+
     args = {"service": service, "callback_url": callback_url}
     name = r"([^/]+)"
     return web.Application(
@@ -218,7 +233,9 @@ def make_app(
             (prefix + "callback", CallbackHandler, args),
             (prefix + "api/status", StatusHandler, args),
             (prefix + rf"api/token/{name}", TokenHandler, args),
+            (prefix + rf"api/sign-ins/{name}", SignOutHandler, args),
             (prefix + "api/admin", AdminHandler, args),
+            (prefix + "admin", AdminPageHandler, args),
             (prefix + rf"api/admin/sign-ins/{name}/{name}", RevokeHandler, args),
             (prefix + "oauth_callback", HubOAuthCallbackHandler),
         ],

@@ -85,6 +85,10 @@ class HubAuthService(Protocol):
         one of their groups). `rejected`: fingerprint of a token Databricks refused."""
         ...
 
+    async def sign_out(self, user: HubUser, connection: str) -> dict[str, Any]:
+        """Forget `user`'s own sign-in to `connection` (and revoke it); its new status."""
+        ...
+
     async def overview(self) -> dict[str, Any]:
         """Admin: who is signed in to what and since when, which group SPs exist and when their
         secrets expire. Names and times only."""

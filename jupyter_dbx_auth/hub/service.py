@@ -226,6 +226,10 @@ class HubTokenService:
         tokens = await service.token(conn, rejected=rejected)
         return AccessToken(tokens.access_token, tokens.expires_at, tokens.token_type)
 
+    async def sign_out(self, user: HubUser, connection: str) -> dict[str, Any]:
+        service = self.user_service(user.name)
+        return await service.logout(service.get(connection), user=user.name)
+
     async def overview(self) -> dict[str, Any]:
         rows = await asyncio.to_thread(self.db.listing, "user")
         sign_ins = [

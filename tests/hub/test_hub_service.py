@@ -10,6 +10,7 @@ made once (`signed_in`) and every later test leaves them signed in.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
@@ -32,6 +33,8 @@ from hub_env import (
 )
 from hub_keys import STORE_KEY
 
+from jupyter_dbx_auth.core.oauth.tokens import fingerprint
+from jupyter_dbx_auth.core.secret import Secret
 from jupyter_dbx_auth.emulator.harness import EmulatorProcess
 from jupyter_dbx_auth.emulator.seed import default_seed
 
@@ -143,7 +146,7 @@ def test_state_is_single_use_and_idp_errors_are_explained(signed_in: Env) -> Non
 # -- isolation: bob (his browser, his server's token) against alice's sign-in ------------------
 
 ACTORS = ("bob-browser", "bob-server")
-ACTIONS = ("start", "complete", "status", "token", "revoke")
+ACTIONS = ("start", "complete", "status", "token", "sign-out", "revoke")
 
 
 def _as_bob(env: Env, actor: str, path: str, method: str = "GET") -> httpx.Response:
@@ -204,6 +207,14 @@ def test_isolation_matrix(signed_in: Env, actor: str, action: str) -> None:
             assert attempt.status_code == 200, attempt.text
             who = scim_me(env.emulator, attempt.json()["access_token"])["userName"]
             assert who == EMAILS["bob"]
+    elif action == "sign-out":
+        # There is no way to name another user: the sign-out is bob's own.
+        out = _as_bob(env, actor, "api/sign-ins/emu?user=alice", method="DELETE")
+        assert out.status_code == 200, out.text
+        assert out.json()["status"] == "logged_out" and EMAILS["alice"] not in out.text
+        assert env.server_call("bob", "api/token/emu").status_code == 409
+        again = start_sign_in(env.hub, env.browser("bob"), EMAILS["bob"], env.password("bob"))
+        assert env.browser("bob").get(again).status_code == 200
     elif action == "revoke":
         revoked = _as_bob(env, actor, "api/admin/sign-ins/alice/emu", method="DELETE")
         assert revoked.status_code == 403, revoked.text
@@ -255,6 +266,39 @@ def test_admin_sees_names_and_times_never_a_token(signed_in: Env) -> None:
     admin.close()
 
 
+def test_admin_page_lists_and_revokes_for_admins_only(signed_in: Env) -> None:
+    env = signed_in
+    page_url = env.hub.service_url + "admin"
+    admin = env.hub.browser().login("hubadmin")
+    page = admin.get(page_url)
+    assert page.status_code == 200, page.text[:300]
+    assert "<td>alice</td><td>emu</td>" in page.text and "data-science" in page.text
+    assert env.token_of("alice") not in page.text
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+    assert xsrf is not None
+    # bob is no admin: neither the page nor its form works for him, even with his own XSRF.
+    bob = env.browser("bob")
+    assert bob.get(page_url).status_code == 403
+    bobs_xsrf = next(
+        c.value for c in bob.http.cookies.jar if c.name == "_xsrf" and "services" in c.path
+    )
+    forged = bob.http.post(
+        page_url, data={"_xsrf": bobs_xsrf, "user": "alice", "connection": "emu"}
+    )
+    assert forged.status_code == 403
+    # Without the page's XSRF token even the admin's browser cannot revoke.
+    csrf = admin.http.post(page_url, data={"user": "bob", "connection": "emu"})
+    assert csrf.status_code == 403
+    assert env.server_call("bob", "api/token/emu").status_code == 200
+    done = admin.http.post(page_url, data={"_xsrf": xsrf[1], "user": "bob", "connection": "emu"})
+    assert done.status_code == 200 and "bob revoked emu" in done.text
+    assert env.server_call("bob", "api/token/emu").status_code == 409
+    _alice_still_herself(env)
+    again = start_sign_in(env.hub, bob, EMAILS["bob"], env.password("bob"))
+    assert bob.get(again).status_code == 200
+    admin.close()
+
+
 # -- expiry, single flight, restart ------------------------------------------------------------
 
 
@@ -279,6 +323,18 @@ def test_tokens_survive_expiries_with_one_refresh_per_user_and_connection(
         assert env.refreshes() - before == 2, round_
         for user, (token,) in tokens.items():
             assert scim_me(env.emulator, token)["userName"] == EMAILS[user]
+
+
+def test_a_token_databricks_refused_is_replaced_once(signed_in: Env) -> None:
+    env = signed_in
+    old = env.token_of("alice")
+    before = env.refreshes()
+    path = f"api/token/emu?rejected={fingerprint(Secret(old))}"
+    first = env.server_call("alice", path).json()["access_token"]
+    second = env.server_call("alice", path).json()["access_token"]  # a second kernel, same 401
+    assert first != old and second == first
+    assert env.refreshes() - before == 1
+    assert scim_me(env.emulator, first)["userName"] == EMAILS["alice"]
 
 
 def test_restarting_the_service_keeps_every_sign_in(signed_in: Env) -> None:
