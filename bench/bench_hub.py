@@ -52,7 +52,7 @@ RESULTS = Path(__file__).parent / "results.md"
 USERS = 1_000
 ACTIVE = 50
 REQUESTS = 200
-TTL = 30  # emulator access token lifetime (s)
+TTL = 60  # emulator access token lifetime (s): room for the cold and warm bursts on a busy machine
 MARGIN = 5.0  # the service's refresh margin (s)
 
 
@@ -252,17 +252,18 @@ async def run(workdir: Path) -> list[tuple[str, str, str, bool | None]]:
             idp = emulator.token_requests
             before = idp().get("refresh_token", 0)
             cold = await burst(hub, active, "api/token/emu", pid=pid)
-            cold_refreshes = idp().get("refresh_token", 0) - before
             warm = await burst(hub, active, "api/token/emu", pid=pid)
-            direct = f"http://127.0.0.1:{hub.service_port}/services/{SERVICE}/"
-            warm_direct = await burst(hub, active, "api/token/emu", base=direct, pid=pid)
-            one_by_one = await sequential(hub.service_url + "api/token/emu", active[names[0]])
-            one_direct = await sequential(direct + "api/token/emu", active[names[0]])
+            warm_refreshes = idp().get("refresh_token", 0) - before
             # Every access token stale in the service's eyes (refresh margin before expiry).
             await asyncio.sleep(max(0.0, latest_expiry - MARGIN + 1 - time.time()))
             before = idp().get("refresh_token", 0)
             expiry = await burst(hub, active, "api/token/emu", pid=pid)
             expiry_refreshes = idp().get("refresh_token", 0) - before
+            # Measured after the expiry burst: the fresh tokens outlive these.
+            direct = f"http://127.0.0.1:{hub.service_port}/services/{SERVICE}/"
+            warm_direct = await burst(hub, active, "api/token/emu", base=direct, pid=pid)
+            one_by_one = await sequential(hub.service_url + "api/token/emu", active[names[0]])
+            one_direct = await sequential(direct + "api/token/emu", active[names[0]])
             rss_active = rss_kib(pid)
             sweep_s, sweep_errors = await status_sweep(hub, tokens)
             await asyncio.sleep(1)
@@ -285,9 +286,9 @@ async def run(workdir: Path) -> list[tuple[str, str, str, bool | None]]:
                 (
                     "cold (records in the store, nothing in memory)",
                     cold,
-                    cold_refreshes,
-                    "0 errors, 0 IdP refreshes",
-                    cold["errors"] == 0 and cold_refreshes == 0,
+                    warm_refreshes,
+                    "0 errors, 0 IdP refreshes (cold and warm bursts)",
+                    cold["errors"] == 0 and warm_refreshes == 0,
                 ),
                 ("warm (cached)", warm, None, "0 errors", warm["errors"] == 0),
                 (
