@@ -138,6 +138,12 @@ class DatabricksAuthHub(Application):
     def _bind_url_default(self) -> str:
         return os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
 
+    shutdown_timeout = Float(
+        20.0,
+        help="""Seconds a stopping service (SIGTERM) waits for requests being answered, so that a
+        refresh in progress stores its rotated refresh token before the process exits.""",
+    ).tag(config=True)
+
     aliases = {
         "f": "DatabricksAuthHub.config_file",
         "config": "DatabricksAuthHub.config_file",
@@ -354,7 +360,14 @@ class DatabricksAuthHub(Application):
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        server.stop()
+        server.stop()  # no new connections; requests being answered may finish
+        inflight = web_app.settings["dbx_inflight"]
+        if inflight.count:
+            self.log.info("Stopping: waiting for %d request(s) to finish", inflight.count)
+            try:
+                await asyncio.wait_for(inflight.idle.wait(), self.shutdown_timeout)
+            except TimeoutError:
+                self.log.warning("Stopping with %d request(s) unfinished", inflight.count)
         await service.aclose()
         store.close()
 

@@ -21,6 +21,7 @@ only point back into this origin.
 
 from __future__ import annotations
 
+import asyncio
 import html
 from typing import Any
 from urllib.parse import urlparse
@@ -48,10 +49,42 @@ _STATUS: tuple[tuple[type[DbxAuthError], int], ...] = (
 )
 
 
+class InFlight:
+    """Requests being answered, so a stopping service can let them finish (a refresh in progress
+    writes its rotated refresh token before the process exits)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def enter(self) -> None:
+        self.count += 1
+        self.idle.clear()
+
+    def leave(self) -> None:
+        self.count -= 1
+        if self.count <= 0:
+            self.count = 0
+            self.idle.set()
+
+
 class _Base(HubOAuthenticated, web.RequestHandler):
     def initialize(self, service: HubAuthService, callback_url: str) -> None:
         self.service = service
         self.callback_url = callback_url
+
+    def prepare(self) -> None:
+        self._counted = True
+        self.settings["dbx_inflight"].enter()
+
+    def on_finish(self) -> None:
+        if getattr(self, "_counted", False):
+            self._counted = False
+            self.settings["dbx_inflight"].leave()
+
+    def on_connection_close(self) -> None:
+        self.on_finish()  # the client left; its request no longer holds the shutdown
 
     def check_xsrf_cookie(self) -> None:
         # A request carrying a hub token is a server or a script, not a browser: no CSRF.
@@ -241,4 +274,5 @@ def make_app(
         ],
         cookie_secret=cookie_secret,
         xsrf_cookies=True,
+        dbx_inflight=InFlight(),
     )

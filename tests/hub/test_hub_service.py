@@ -337,20 +337,49 @@ def test_a_token_databricks_refused_is_replaced_once(signed_in: Env) -> None:
     assert scim_me(env.emulator, first)["userName"] == EMAILS["alice"]
 
 
-def test_restarting_the_service_keeps_every_sign_in(signed_in: Env) -> None:
-    env = signed_in
-    old = env.hub.service_pid()
-    os.kill(old, signal.SIGKILL)  # as a crash or an OOM kill would
+def _wait_for_restart(env: Env, old: int) -> None:
     deadline = time.monotonic() + 120  # the hub polls its services every 30 s (with jitter)
     while True:
         try:
             pid = env.hub.service_pid()
             if pid != old and env.server_call("alice", "api/status").status_code == 200:
-                break
+                return
         except (LookupError, httpx.HTTPError):
             pass
         assert time.monotonic() < deadline, env.hub.log_tail()
         time.sleep(1)
+
+
+def test_stopping_the_service_mid_refresh_loses_nothing(signed_in: Env) -> None:
+    """SIGTERM (how the hub, Kubernetes or an admin stop it) while a refresh waits on Databricks:
+    the service stops taking connections, lets that request finish (the rotated single-use
+    refresh token is stored), then exits; the hub starts it again."""
+    env = signed_in
+    time.sleep(TTL + 0.5)  # alice's token is stale: her next request refreshes it
+    before = env.refreshes()
+    env.emulator.set_latency(4)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(env.server_call, "alice", "api/token/emu")
+            time.sleep(2)  # the refresh is now waiting on Databricks
+            old = env.hub.service_pid()
+            os.kill(old, signal.SIGTERM)
+            answer = pending.result(timeout=60)
+    finally:
+        env.emulator.set_latency(0)
+    assert answer.status_code == 200, answer.text
+    assert env.refreshes() - before == 1
+    _wait_for_restart(env, old)
+    assert scim_me(env.emulator, env.token_of("alice"))["userName"] == EMAILS["alice"]
+    time.sleep(TTL + 0.5)  # and the refresh token stored by the stopping process still works
+    assert scim_me(env.emulator, env.token_of("alice"))["userName"] == EMAILS["alice"]
+
+
+def test_restarting_the_service_keeps_every_sign_in(signed_in: Env) -> None:
+    env = signed_in
+    old = env.hub.service_pid()
+    os.kill(old, signal.SIGKILL)  # as a crash or an OOM kill would
+    _wait_for_restart(env, old)
     for user in EMAILS:
         assert scim_me(env.emulator, env.token_of(user))["userName"] == EMAILS[user]
         # The browser is still signed in to the service (cookie secret derived from the store key).
