@@ -1,7 +1,7 @@
 """`HubTokenService` in-process against the emulator (no hub): group service principals follow the
 configuration, secrets come only from the service's environment or files, and each hub user's
-AuthService sees only that user's records. The same class under a real hub:
-`test_hub_service.py`."""
+AuthService sees only that user's records; on SQLite and PostgreSQL. The same class under a real
+hub: `test_hub_service.py`."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ ADMIN_SP = "5e1f0c1a-7d2b-4c3e-9f10-00000000a001"
 
 
 @pytest.fixture
-async def hub_service(emulator, tmp_path: Path):
-    db = HubStore(f"sqlite:///{tmp_path}/store.sqlite", key=STORE_KEY)
+async def hub_service(emulator, db_url: str):
+    db = HubStore(db_url, key=STORE_KEY)  # SQLite, and a real PostgreSQL 15 (conftest)
     service = HubTokenService(
         db,
         connections={"emu": {"host": emulator.url}},
