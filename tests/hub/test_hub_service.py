@@ -37,6 +37,7 @@ from jupyter_dbx_auth.core.oauth.tokens import fingerprint
 from jupyter_dbx_auth.core.secret import Secret
 from jupyter_dbx_auth.emulator.harness import EmulatorProcess
 from jupyter_dbx_auth.emulator.seed import default_seed
+from jupyter_dbx_auth.hub.store import HubStore
 
 pytestmark = [
     pytest.mark.timeout(420),  # the first test also starts the hub and two servers
@@ -397,7 +398,16 @@ def test_nothing_secret_in_the_store_or_the_servers(signed_in: Env) -> None:
     secrets = [STORE_KEY, *(sp["secret"] for sp in env.emulator.config["service_principals"][:2])]
     for needle in ("refresh_token", *secrets):
         assert needle.encode() not in raw
+    # Each user's refresh token as the service holds it: in no server's environment or files.
+    db = HubStore(env.db, key=STORE_KEY)
+    refresh = [db.for_user(user).get("u2m", "emu")["refresh_token"] for user in EMAILS]
+    db.close()
+    assert all(refresh)
     for user in EMAILS:
         environ = "\0".join(f"{k}={v}" for k, v in env.hub.server_environ(user).items())
-        for needle in secrets:
+        home = env.hub.workdir / "home" / user
+        files = [p.read_bytes() for p in home.rglob("*") if p.is_file()]
+        assert files, f"{user}'s server wrote nothing to search"
+        for needle in (*secrets, *refresh):
             assert needle not in environ
+            assert not any(needle.encode() in data for data in files)
