@@ -332,3 +332,42 @@ def test_workspace_and_account_hosts_name_their_own_issuers(emulator):
     acct_token = a.config.oauth_token().access_token
     acct_claims = jwt.decode(acct_token, options={"verify_signature": False})
     assert acct_claims["iss"].endswith(f"/oidc/accounts/{emulator.account_id}")
+
+
+def test_account_console_user_sign_in_with_databricks_cli(emulator):
+    """Seed 003's account-level flow: the same public app and redirect, the account issuer."""
+    client = OAuthClient.from_host(
+        emulator.account_url, client_id="databricks-cli", redirect_url=LOOPBACK_REDIRECT
+    )
+    consent = client.initiate_consent()
+    account_issuer = f"{emulator.account_url}/oidc/accounts/{emulator.account_id}"
+    assert consent.authorization_url.startswith(f"{account_issuer}/v1/authorize?")
+    creds = consent.exchange_callback_parameters(query(sign_in(consent.authorization_url, *ALICE)))
+    token = creds.token().access_token
+    assert jwt.decode(token, options={"verify_signature": False})["iss"] == account_issuer
+    with http() as c:
+        me = c.get(
+            f"{emulator.account_url}/api/2.0/accounts/{emulator.account_id}/scim/v2/Me",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert me.status_code == 200 and me.json()["userName"] == "alice@example.com"
+
+
+def test_code_exchange_may_carry_scope_as_seed_003_does(emulator):
+    consent = cli_consent(emulator)
+    got = query(sign_in(consent.authorization_url, *ALICE))
+    state = consent.as_dict()
+    token = retrieve_token(
+        client_id="databricks-cli",
+        client_secret=None,
+        token_url=state["token_endpoint"],
+        params={
+            "grant_type": "authorization_code",
+            "code": got["code"],
+            "code_verifier": state["verifier"],
+            "redirect_uri": LOOPBACK_REDIRECT,
+            "scope": "all-apis offline_access",
+        },
+        use_params=True,
+    )
+    assert token.access_token and token.refresh_token
