@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .seed import Seed, load_seed
+from .sql.state import SqlState
 
 # Databricks' documented defaults for custom app integrations.
 DEFAULT_REFRESH_TTL_MINUTES = 90 * 24 * 60
@@ -168,7 +169,7 @@ class EmulatorState:
         self.apps = {a["client_id"]: _app(a) for a in seed.get("oauth_apps", [])}
         self.policies = [_policy(p) for p in seed.get("federation_policies", [])]
         self.clusters: list[dict[str, Any]] = list(seed.get("clusters", []))
-        self.warehouses: list[dict[str, Any]] = list(seed.get("warehouses", []))
+        self.sql = SqlState(list(seed.get("warehouses", [])), self.now)
 
     def now(self) -> float:
         """The emulator's clock: wall time shifted by the clock-offset fault knob."""
