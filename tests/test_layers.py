@@ -88,3 +88,19 @@ def test_emulator_shares_no_code_with_the_client_side() -> None:
         "jupyter_dbx_auth.kernel",
     )
     assert violations("emulator", forbidden) == []
+
+
+def test_emulator_takes_only_the_thrift_definitions_from_the_sql_connector() -> None:
+    """The SQL warehouse speaks TCLIService: it may compile against the connector's generated
+    Thrift module (a protocol definition, like a shared IDL) in one place, and use none of the
+    connector's client code."""
+    found = []
+    for path in files_of("emulator"):
+        for name in imported_modules(path):
+            if name.startswith("databricks"):
+                allowed = path.name == "protocol.py" and name.startswith(
+                    "databricks.sql.thrift_api.TCLIService"
+                )
+                if not allowed:
+                    found.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
+    assert found == []

@@ -6,12 +6,15 @@ What a client sees when the call cannot reach the warehouse, modelled on Databri
   `x-databricks-reason-phrase` header ("Invalid access token."), which the connector shows;
 - a token without the `sql` or `all-apis` scope: 403;
 - no warehouse with that id: 404;
-- a stopped warehouse: it starts, and answers 503 until it is running (the connector retries 503).
+- a stopped warehouse: it starts, and answers 503 with Retry-After until it is running (the
+  connector retries 503, honouring Retry-After, though never sooner than its `_retry_delay_max`,
+  60 s by default).
 The gateway's error bodies are not part of any contract; the emulator sends the reason as text.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import tornado.web
@@ -28,8 +31,11 @@ REASON_HEADER = "x-databricks-reason-phrase"
 
 
 class GatewayError(Exception):
-    def __init__(self, status: int, reason: str, *, reason_header: bool = True) -> None:
+    def __init__(
+        self, status: int, reason: str, *, reason_header: bool = True, retry_after: int = 0
+    ) -> None:
         super().__init__(reason)
+        self.retry_after = retry_after
         self.status = status
         self.reason = reason
         self.reason_header = reason_header
@@ -45,7 +51,10 @@ class WarehouseThriftHandler(EmulatorHandler):
         if warehouse.state == STOPPED:
             sql.warehouses.start(warehouse)
         if warehouse.state == STARTING:
-            raise GatewayError(503, "Service Unavailable", reason_header=False)
+            left = warehouse.start_seconds - (self.state.now() - warehouse.starting_since)
+            raise GatewayError(
+                503, "Service Unavailable", reason_header=False, retry_after=max(1, math.ceil(left))
+            )
         service = sql.service(warehouse.id)
         service.caller = caller
         out = TTransport.TMemoryBuffer()
@@ -80,6 +89,8 @@ class WarehouseThriftHandler(EmulatorHandler):
             self.set_status(exc.status)
             if exc.reason_header:
                 self.set_header(REASON_HEADER, exc.reason)
+            if exc.retry_after:
+                self.set_header("Retry-After", str(exc.retry_after))
             self.set_header("Content-Type", "text/plain; charset=utf-8")
             self.finish(f"{exc.status} {exc.reason}\n")
             return
