@@ -75,6 +75,9 @@ def test_current_user_of_a_service_principal_is_its_application_id(emulator):
     sp = emulator.service_principal(ETL)
     with connect(emulator, m2m_token(emulator, ETL)) as conn:
         assert scalar(conn, "SELECT current_user()") == sp["client_id"]
+        # Braces are optional and session_user is the same function (Databricks SQL reference).
+        assert scalar(conn, "SELECT current_user") == sp["client_id"]
+        assert scalar(conn, "SELECT session_user()") == sp["client_id"]
 
 
 def test_a_few_thousand_rows_arrive_whole_across_pages(emulator):

@@ -4,12 +4,13 @@ The demo catalog imitates the `samples.nyctaxi.trips` table every Databricks wor
 column names and types), filled with TRIP_ROWS generated rows. The values come from a fixed
 formula over the row number, so every run (and every test) sees the same data.
 
-`current_user()` is a per-session macro returning the session owner, as Databricks returns the
-user name of a user and the application id of a service principal.
+`current_user()` and `session_user()` (braces optional, as in Databricks) are per-session macros
+returning the session owner: the user name of a user, the application id of a service principal.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 TRIP_ROWS = 5000
@@ -28,6 +29,12 @@ SELECT
     CAST(10001 + (i * 29) % 280 AS INTEGER) AS dropoff_zip
 FROM range({TRIP_ROWS}) AS r(i)
 """  # noqa: S608 - a constant, no input
+
+
+# Databricks accepts `current_user` without braces; DuckDB would read it as its own keyword
+# (answering "duckdb"). Rewritten outside quotes only roughly: a name inside a string literal is
+# rewritten too, which no test or demo query does.
+_WHO = re.compile(r"\b(current_user|session_user)\b(?!\s*\()", re.IGNORECASE)
 
 
 class SqlError(Exception):
@@ -53,7 +60,8 @@ class Engine:
         """A cursor of its own (temporary objects, current catalog) for one Thrift session."""
         cursor = self._db.cursor()
         quoted = principal_name.replace("'", "''")
-        cursor.execute(f"CREATE TEMP MACRO current_user() AS '{quoted}'")
+        for name in ("current_user", "session_user"):
+            cursor.execute(f"CREATE TEMP MACRO {name}() AS '{quoted}'")
         return cursor
 
     def use(self, cursor: Any, catalog: str | None, schema: str | None) -> None:
@@ -66,7 +74,7 @@ class Engine:
         import pyarrow
 
         try:
-            relation = cursor.sql(statement)
+            relation = cursor.sql(_WHO.sub(r"\1()", statement))
             if relation is None:
                 return pyarrow.table({})
             return relation.to_arrow_table()
