@@ -160,11 +160,13 @@ class DatabricksMagics(Magics):
 
     @line_magic
     def dbx_status(self, line: str) -> Any:
-        """A table of connections: name, identity, method, status, token expiry, warnings."""
-        from .status import status_table
+        """A table of connections: name, identity, method, status, token expiry, warnings.
+        `%dbx_status NAME`: the SQL warehouses of that connection, with their HTTP paths."""
+        from .status import status_table, warehouse_table
 
+        name = without_comment(line).strip()
         try:
-            return status_table()
+            return warehouse_table(name) if name else status_table()
         except Exception as exc:
             raise _friendly(exc) from None
 

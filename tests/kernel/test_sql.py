@@ -67,6 +67,16 @@ def test_query_loop_across_three_token_expiries(emulator_factory, databrickscfg,
     assert "urn:ietf:params:oauth:grant-type:token-exchange" not in grants
 
 
+def test_status_with_a_name_lists_its_warehouses_and_http_paths(ip, profiles, capsys):
+    result, out = run(ip, "%dbx_status etl", capsys)
+    assert result.success, out
+    text = repr(result.result)
+    assert text.splitlines()[0].split() == ["warehouse", "id", "state", "http", "path"]
+    assert f"Starter Warehouse  {WAREHOUSE}  RUNNING  /sql/1.0/warehouses/{WAREHOUSE}" in text
+    assert "%dbx_connect etl --sql" in text
+    assert f"<td>/sql/1.0/warehouses/{WAREHOUSE}</td>" in result.result._repr_html_()
+
+
 def test_unknown_warehouse_is_named_with_the_ones_that_exist(ip, profiles, capsys):
     result, out = run(ip, "%dbx_connect etl --sql --warehouse 0123456789abcdef", capsys)
     assert not result.success
