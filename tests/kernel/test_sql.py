@@ -62,7 +62,7 @@ def test_query_loop_across_three_token_expiries(emulator_factory, databrickscfg,
     conn.close()
     grants = emu.token_requests()
     assert grants.get("client_credentials", 0) >= 4  # a new token per lifetime, same connection
-    assert len(seen) >= 4 and queries >= 15
+    assert len(seen) >= 4 and queries >= 8  # the loop spans 17 s whatever a busy machine allows
     # The connector never tried an RFC 8693 exchange against the warehouse host.
     assert "urn:ietf:params:oauth:grant-type:token-exchange" not in grants
 
