@@ -89,6 +89,11 @@ def banner(lab_url: str, emulator_url: str, config: dict) -> str:
             f"  Sign in to Databricks as {users[0]['username']} "
             f"(password: {users[0]['password']}; a demo identity of the emulator)"
         )
+    for wh in config.get("warehouses", []):
+        lines.append(
+            f"  SQL warehouse       {wh['name']} ({wh['state']}): HTTP path {wh['http_path']}"
+            f" -> %dbx_connect emulator --sql"
+        )
     lines += ["  Ctrl-C stops both.", ""]
     return "\n".join(lines)
 

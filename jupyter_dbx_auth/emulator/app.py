@@ -11,6 +11,8 @@ from .admin import ADMIN_PATH, AdminHandler
 from .handlers import account, account_apps, discovery, oauth, workspace
 from .handlers.base import EmulatorHandler
 from .jwt_keys import SigningKeys
+from .sql import handler as sql_thrift
+from .sql import rest as sql_rest
 from .state import EmulatorState
 
 ACCT = r"/oidc/accounts/(?P<account_id>[^/]+)"
@@ -72,7 +74,13 @@ def workspace_routes() -> list[tuple[str, type[tornado.web.RequestHandler]]]:
             workspace.ScimServicePrincipalHandler,
         ),
         (r"/api/2\.[01]/clusters/list", workspace.ClustersListHandler),
-        (r"/api/2\.0/sql/warehouses/?", workspace.WarehousesHandler),
+        (r"/api/2\.0/sql/warehouses/?", sql_rest.WarehousesHandler),
+        (r"/api/2\.0/sql/warehouses/(?P<warehouse_id>[^/]+)", sql_rest.WarehouseHandler),
+        (
+            r"/api/2\.0/sql/warehouses/(?P<warehouse_id>[^/]+)/(?P<action>start|stop)",
+            sql_rest.WarehouseActionHandler,
+        ),
+        (r"/sql/1\.0/warehouses/(?P<warehouse_id>[^/]+)", sql_thrift.WarehouseThriftHandler),
     ]
 
 

@@ -205,4 +205,14 @@ def public_config(seed: Seed) -> dict[str, Any]:
             }
             for p in seed.get("federation_policies", [])
         ],
+        # An HTTP path goes after the emulator URL (which already ends with any --base-path).
+        "warehouses": [
+            {
+                "id": str(w["id"]),
+                "name": w.get("name", w["id"]),
+                "state": str(w.get("state", "RUNNING")).upper(),
+                "http_path": f"/sql/1.0/warehouses/{w['id']}",
+            }
+            for w in seed.get("warehouses", [])
+        ],
     }

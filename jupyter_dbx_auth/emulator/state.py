@@ -18,6 +18,7 @@ from typing import Any
 
 from . import published
 from .seed import Seed, load_seed
+from .sql.state import SqlState
 
 # Databricks' documented defaults for app integrations (databricks-sdk-py service/oauth2.py,
 # CustomAppIntegrationAPI.create): access tokens 60 minutes, refresh tokens 7 days.
@@ -181,7 +182,7 @@ class EmulatorState:
             self.apps[app.client_id] = app
         self.policies = [_policy(p) for p in seed.get("federation_policies", [])]
         self.clusters: list[dict[str, Any]] = list(seed.get("clusters", []))
-        self.warehouses: list[dict[str, Any]] = list(seed.get("warehouses", []))
+        self.sql = SqlState(list(seed.get("warehouses", [])), self.now)
 
     def now(self) -> float:
         """The emulator's clock: wall time shifted by the clock-offset fault knob."""

@@ -208,13 +208,20 @@ class AuthorizeHandler(OAuthEndpoint):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(
             sign_in_page(
-                action_url=self.request.uri or "",
+                # Relative ("authorize?..."): the form posts back to the page's own URL however
+                # the browser reached it, also through a proxy that strips a path prefix
+                # (jupyter-server-proxy on Binder).
+                action_url=self._own_relative_url(),
                 app_name=app_name,
                 scopes=(grant.request.scope or "").split(),
                 error=error,
                 username=username,
             )
         )
+
+    def _own_relative_url(self) -> str:
+        last = self.request.path.rstrip("/").rsplit("/", 1)[-1]
+        return f"{last}?{self.request.query}" if self.request.query else last
 
     def _error_json(self, status: int, error: str, description: str) -> None:
         """An authorization error that cannot go back to the app: Databricks shows the browser
