@@ -33,7 +33,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-pytestmark = pytest.mark.slow
+# A clean virtualenv downloads and installs everything: 1.5-3 min here.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 REPO = Path(__file__).resolve().parent.parent
 LABEXT = REPO / "jupyter_dbx_auth" / "labextension"

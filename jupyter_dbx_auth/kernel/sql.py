@@ -33,6 +33,10 @@ class SqlWarehouseError(DbxAuthError):
     """The SQL warehouse could not be reached, refused us, or does not exist."""
 
 
+class WarehouseUnreachable(SqlWarehouseError):
+    """No HTTP answer from the workspace host at all."""
+
+
 @dataclass(frozen=True)
 class Warehouse:
     id: str
@@ -134,9 +138,10 @@ def sql_target(
     if http_path:
         try:
             list_warehouses(cache, host)
-        except SqlWarehouseError as exc:
-            if exc.message.startswith("Cannot reach"):
-                raise
+        except WarehouseUnreachable:
+            raise
+        except SqlWarehouseError:
+            pass  # the listing may be refused where the warehouse is not: the connector tells
         return http_path, None
     chosen = resolve_warehouse(cache, host, warehouse)
     return warehouse_path(chosen.id), chosen
@@ -222,7 +227,7 @@ def no_such_warehouse(host: str, wanted: str, listing: str | None) -> SqlWarehou
 
 
 def unreachable(host: str, exc: BaseException) -> SqlWarehouseError:
-    return SqlWarehouseError(
+    return WarehouseUnreachable(
         f"Cannot reach {host}: {type(exc).__name__}: {exc}"[:300],
         hint="Check the host URL, the network and any proxy settings (HTTPS_PROXY).",
     )
