@@ -10,6 +10,7 @@
 | api/service-principals                  | DELETE           | Jupyter (XSRF)                  |
 | api/token                               | GET              | kernel key only                 |
 | api/events                              | GET (SSE)        | Jupyter or kernel key           |
+| api/metadata-service                    | GET              | kernel key only                 |
 | login/{name}                            | GET (HTML)       | Jupyter                         |
 | callback                                | GET (HTML)       | Jupyter                         |
 """
@@ -29,6 +30,8 @@ _NAME = r"(?P<name>[^/?#]+)"
 
 
 def build_handlers() -> list[tuple[str, Any]]:
+    from ..metadata_service import MetadataUrlHandler  # imports this package's base module
+
     return [
         (r"/dbx-auth/api/version", VersionHandler),
         (r"/dbx-auth/api/connections", ConnectionsHandler),
@@ -37,6 +40,7 @@ def build_handlers() -> list[tuple[str, Any]]:
         (r"/dbx-auth/api/service-principals", ServicePrincipalsHandler),
         (r"/dbx-auth/api/token", TokenHandler),
         (r"/dbx-auth/api/events", EventsHandler),
+        (r"/dbx-auth/api/metadata-service", MetadataUrlHandler),
         (rf"/dbx-auth/login/{_NAME}", LoginStartHandler),
         (r"/dbx-auth/callback", CallbackHandler),
     ]

@@ -1,0 +1,146 @@
+"""databricks-sdk's `metadata-service` auth type, answered by the server on a loopback port.
+
+The real databricks-sdk signs in with only `auth_type="metadata-service"` and the URL; a wrong
+secret, a missing protocol header, a mismatched `X-Databricks-Host` and a browser are refused; the
+URL is handed to kernels only; and no log record the process emits at DEBUG names the secret:
+neither the server's nor the SDK's (urllib3 logs request paths; the secret is the URL's password,
+which HTTP clients send as a Basic authorization header).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import httpx
+import pytest
+from server_helpers import login
+
+ALICE = "alice@example.com"
+V1 = {"X-Databricks-Metadata-Version": "1"}
+
+
+@pytest.fixture
+def records(monkeypatch) -> list[logging.LogRecord]:
+    """Every log record any logger in this process handles, at DEBUG everywhere (as --debug)."""
+    seen: list[logging.LogRecord] = []
+    original = logging.Logger.handle
+
+    def handle(self: logging.Logger, record: logging.LogRecord) -> None:
+        seen.append(record)
+        original(self, record)
+
+    monkeypatch.setattr(logging.Logger, "handle", handle)
+    for name in (
+        "",
+        "ServerApp",
+        "tornado",
+        "tornado.access",
+        "tornado.general",
+        "jupyter_dbx_auth",
+    ):
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.DEBUG)
+    return seen
+
+
+@pytest.fixture
+def dbx_extra_config() -> dict[str, Any]:
+    return {"default_connection": "ws"}
+
+
+async def metadata_url(kernel_client: httpx.AsyncClient, connection: str = "ws") -> str:
+    r = await kernel_client.get("dbx-auth/api/metadata-service", params={"connection": connection})
+    assert r.status_code == 200, r.text
+    return str(r.json()["url"])
+
+
+def sdk_me(host: str, url: str) -> str:
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.config import Config
+
+    cfg = Config(host=host, auth_type="metadata-service", metadata_service_url=url)
+    w = WorkspaceClient(config=cfg)
+    return str(w.current_user.me().user_name)
+
+
+async def test_the_sdk_signs_in_through_it(browser, emulator, kernel_client, records, dbx_app):
+    await login(browser, emulator)
+    url = await metadata_url(kernel_client)
+    parts = httpx.URL(url)
+    secret = parts.password
+    assert parts.host == "127.0.0.1" and parts.path == "/" and len(secret or "") >= 40
+    assert await metadata_url(kernel_client) == url  # one URL per connection
+    assert await asyncio.to_thread(sdk_me, emulator.url, url) == ALICE
+
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as http:
+        ok = await http.get(url, headers={**V1, "X-Databricks-Host": emulator.url + "/"})
+        assert ok.status_code == 200, ok.text
+        body = ok.json()
+        assert set(body) == {"access_token", "token_type", "expires_on"}
+        assert body["token_type"] == "Bearer" and isinstance(body["expires_on"], int)
+        assert time.time() < body["expires_on"] <= time.time() + 3600
+        assert ok.headers["Cache-Control"] == "no-store"
+
+        wrong = url.replace(secret, secret[:-4] + "AAAA")
+        bare = url.replace(f"{parts.username}:{secret}@", "")
+        cases = [
+            (wrong, {**V1, "X-Databricks-Host": emulator.url}, 401),
+            (bare, {**V1, "X-Databricks-Host": emulator.url}, 401),
+            (bare + secret, {**V1, "X-Databricks-Host": emulator.url}, 404),
+            (url + "x", {**V1, "X-Databricks-Host": emulator.url}, 404),
+            (url, {**V1, "X-Databricks-Host": "https://other.cloud.databricks.com"}, 403),
+            (url, {**V1}, 403),  # no host at all
+            (url, {"X-Databricks-Host": emulator.url}, 400),  # no protocol version
+            (
+                url,
+                {**V1, "X-Databricks-Metadata-Version": "2", "X-Databricks-Host": emulator.url},
+                400,
+            ),
+            (url, {**V1, "X-Databricks-Host": emulator.url, "Origin": "https://evil.test"}, 403),
+        ]
+        for target, headers, status in cases:
+            r = await http.get(target, headers=headers)
+            assert r.status_code == status, (headers, r.text)
+            assert "access_token" not in r.json() and r.json()["message"]
+        # The SDK reads a refusal as "no token" and says so; the request never gets a token.
+        with pytest.raises(ValueError, match="metadata-service"):
+            await asyncio.to_thread(sdk_me, emulator.url, wrong)
+
+    # The URL is for kernels: the browser (cookie + XSRF) and no credentials are refused.
+    r = await browser.get("dbx-auth/api/metadata-service?connection=ws")
+    assert r.status_code == 403
+    async with httpx.AsyncClient(base_url=browser.server_url, trust_env=False) as anon:
+        assert (await anon.get("dbx-auth/api/metadata-service?connection=ws")).status_code == 403
+
+    logged = "\n".join(f"{r.name} {r.getMessage()}" for r in records)
+    assert "metadata service: 401" in logged and "metadata service: 403" in logged
+    for record in records:
+        text = record.getMessage() + repr(record.args) + repr(record.__dict__.get("exc_text"))
+        assert secret not in text, record.name
+        assert secret[:-4] not in text, record.name
+
+
+async def test_default_connection_is_exported_to_kernels(dbx_app, emulator, jp_serverapp):
+    import os
+
+    assert os.environ["DATABRICKS_HOST"] == emulator.url
+    assert os.environ["DATABRICKS_AUTH_TYPE"] == "metadata-service"
+    url = os.environ["DATABRICKS_METADATA_SERVICE_URL"]
+    assert url == dbx_app._metadata.url_for("ws")
+
+
+async def test_service_principal_urls_are_separate(browser, emulator, kernel_client, dbx_app):
+    sp = emulator.service_principal("emulator-etl-sp")
+    r = await browser.post(
+        "dbx-auth/api/service-principals",
+        {"connection": "etl", "client_id": sp["client_id"], "client_secret": sp["secret"]},
+    )
+    assert r.status_code in (200, 201), r.text
+    etl = await metadata_url(kernel_client, "etl")
+    assert etl != dbx_app._metadata.url_for("ws")
+    me = await asyncio.to_thread(sdk_me, emulator.url, etl)
+    assert me == sp["client_id"]  # a service principal's userName is its application id
+    r = await kernel_client.get("dbx-auth/api/metadata-service", params={"connection": "nope"})
+    assert r.status_code == 404 and "Unknown connection" in r.json()["message"]
