@@ -23,6 +23,8 @@ Examples::
   %dbx_connect etl --sp nightly       # as the stored service principal labelled "nightly"
   %dbx_connect admin --account        # a = AccountClient
   %dbx_connect ws --sql --warehouse 1234567890abcdef   # conn = databricks.sql connection
+  %dbx_connect ws --env               # ... and WorkspaceClient(), !python, subprocesses sign in
+  %dbx_connect ws --spark --serverless                 # spark = Databricks Connect session
   %dbx_connect --host https://adb-123.4.azuredatabricks.net
 
 Then ``w.current_user.me()``. Tokens are refreshed shortly before they expire: the client keeps
@@ -118,6 +120,10 @@ class DatabricksMagics(Magics):
     @argument("--sql", action="store_true", help="Give a databricks.sql connection (`conn`).")
     @argument("--warehouse", metavar="ID", help="SQL warehouse id (with --sql).")
     @argument("--http-path", dest="http_path", metavar="PATH", help="SQL HTTP path (with --sql).")
+    @argument("--env", action="store_true", help="Also sign in WorkspaceClient(), subprocesses.")
+    @argument("--spark", action="store_true", help="Give a Databricks Connect session (`spark`).")
+    @argument("--cluster", metavar="ID", help="Cluster id for --spark.")
+    @argument("--serverless", action="store_true", help="Serverless compute for --spark.")
     @argument("--as", dest="var", metavar="VAR", help="Variable to assign instead of w/a/conn.")
     @argument("--timeout", type=float, default=None, help="Seconds to wait for a browser sign-in.")
     @line_magic
@@ -140,6 +146,10 @@ class DatabricksMagics(Magics):
             warehouse=args.warehouse,
             http_path=args.http_path,
             var=args.var,
+            env=args.env,
+            spark=args.spark or bool(args.cluster) or args.serverless,
+            cluster=args.cluster,
+            serverless=args.serverless,
             login_timeout=args.timeout if args.timeout is not None else LOGIN_TIMEOUT,
         )
         try:
