@@ -119,3 +119,36 @@ async def test_our_own_clients_ignore_the_variables(exported, emulator, monkeypa
     assert env_export.unexport() == list(env_export.NAMES)
     for name in env_export.NAMES:
         monkeypatch.delenv(name, raising=False)
+
+
+async def test_the_picker_exports_with_its_checkbox(browser, emulator, monkeypatch):
+    """The picker's "Also sign in ..." box does what `--env` does (server backend, real server)."""
+    import asyncio
+    import os
+
+    from jupyter_dbx_auth.kernel import env_export
+    from jupyter_dbx_auth.kernel.backends import ServerBackend
+    from jupyter_dbx_auth.kernel.server_client import ServerClient
+    from jupyter_dbx_auth.kernel.widgets import picker
+
+    await login(browser, emulator)
+    for name in env_export.NAMES:
+        monkeypatch.delenv(name, raising=False)
+    client = ServerClient.from_env()  # this process holds the kernel key, as a kernel would
+    assert client is not None
+    backend = ServerBackend(client)
+
+    def click() -> str:
+        view = picker("ws", backend=backend, live=False)
+        view.env.value = True
+        assert view.on_connect() is not None, view.model.state.message
+        return view.model.state.message
+
+    try:
+        message = await asyncio.to_thread(click)
+        assert "Exported DATABRICKS_HOST" in message
+        assert os.environ[env_export.ENV_URL] not in message
+        assert await asyncio.to_thread(who) == ("metadata-service", emulator.url, ALICE)
+    finally:
+        env_export.unexport()  # set by the picker, not by monkeypatch: remove them here
+        client.close()
