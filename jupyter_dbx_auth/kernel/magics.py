@@ -189,12 +189,30 @@ class DatabricksMagics(Magics):
             raise _friendly(exc) from None
         print(f"Signed out of {args.name}.")
 
+    @magic_arguments()
+    @argument("name", nargs="?", help="Connection to preselect (or to sign in with --from-cli).")
+    @argument(
+        "--from-cli",
+        dest="from_cli",
+        action="store_true",
+        help="Use the Databricks CLI's sign-in (`databricks auth login`) for NAME.",
+    )
+    @argument("--overwrite", action="store_true", help="With --from-cli: replace a sign-in.")
     @line_magic
     def dbx_login(self, line: str) -> Any:
         """The connection picker widget (the same as `jupyter_dbx_auth.picker()`)."""
+        args = parse_argstring(self.dbx_login, without_comment(line))
+        if args.from_cli:
+            from .cli_login import use_cli_login
+
+            try:
+                print(use_cli_login(args.name, overwrite=args.overwrite))
+            except Exception as exc:
+                raise _friendly(exc) from None
+            return None
         from .widgets import picker
 
-        return picker(line.strip() or None)
+        return picker(args.name)
 
 
 def complete_connection_names(_ipython: Any, event: Any) -> list[str]:
