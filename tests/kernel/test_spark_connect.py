@@ -22,7 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "spark"))
 
-import venv as spark_venv  # noqa: E402 - tests/spark/venv.py, not the standard library's
+import spark_venv  # noqa: E402 - tests/spark/spark_venv.py
 
 ALICE = "alice@example.com"
 
