@@ -187,6 +187,10 @@ class DatabricksAuth(ExtensionApp):
 
         self._default_env: dict[str, str] = {}
         if not self.metadata_service:
+            if self.default_connection:
+                self.log.warning(
+                    "jupyter-dbx-auth: default_connection is ignored: metadata_service is off."
+                )
             return None
         listener = ms.MetadataService(self.service)
         listener.start()

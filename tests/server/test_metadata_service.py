@@ -66,8 +66,14 @@ def sdk_me(host: str, url: str) -> str:
 
 
 async def test_the_sdk_signs_in_through_it(browser, emulator, kernel_client, records, dbx_app):
-    await login(browser, emulator)
     url = await metadata_url(kernel_client)
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as http:
+        r = await http.get(url, headers={**V1, "X-Databricks-Host": emulator.url})
+    # Not signed in yet: refused with what to do, and the server log says so too (the SDK only
+    # reports "Metadata Service returned empty token").
+    assert r.status_code == 409 and r.json()["error"] == "LoginRequired", r.text
+    await login(browser, emulator)
+    assert await metadata_url(kernel_client) == url  # the URL stays valid across sign-ins
     parts = httpx.URL(url)
     secret = parts.password
     assert parts.host == "127.0.0.1" and parts.path == "/" and len(secret or "") >= 40
@@ -116,6 +122,7 @@ async def test_the_sdk_signs_in_through_it(browser, emulator, kernel_client, rec
 
     logged = "\n".join(f"{r.name} {r.getMessage()}" for r in records)
     assert "metadata service: 401" in logged and "metadata service: 403" in logged
+    assert "metadata service: 409" in logged
     for record in records:
         text = record.getMessage() + repr(record.args) + repr(record.__dict__.get("exc_text"))
         assert secret not in text, record.name
@@ -144,3 +151,17 @@ async def test_service_principal_urls_are_separate(browser, emulator, kernel_cli
     assert me == sp["client_id"]  # a service principal's userName is its application id
     r = await kernel_client.get("dbx-auth/api/metadata-service", params={"connection": "nope"})
     assert r.status_code == 404 and "Unknown connection" in r.json()["message"]
+
+
+class TestTurnedOff:
+    @pytest.fixture
+    def dbx_extra_config(self) -> dict[str, Any]:
+        return {"metadata_service": False, "default_connection": "ws"}
+
+    async def test_no_listener_and_a_clear_answer(self, kernel_client, dbx_app):
+        import os
+
+        assert getattr(dbx_app, "_metadata", None) is None
+        assert "DATABRICKS_METADATA_SERVICE_URL" not in os.environ
+        r = await kernel_client.get("dbx-auth/api/metadata-service", params={"connection": "ws"})
+        assert r.status_code == 409 and "metadata_service = True" in r.json()["hint"]
