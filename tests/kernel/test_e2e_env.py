@@ -123,8 +123,9 @@ def assert_secret_nowhere(secret: str, records: list[logging.LogRecord], *texts:
 
 
 async def test_kernel_and_subprocess_sign_in_with_dbx_connect_env(
-    kernel, browser, dbx_emulator, dbx_app, records
+    records, kernel, browser, dbx_emulator, dbx_app
 ):
+    # `records` first: capturing starts before the server and the kernel do.
     await login(browser, dbx_emulator)
     out, reply = await kernel.run(
         "import os, sys; print('before', os.environ.get('DATABRICKS_METADATA_SERVICE_URL'))"
@@ -164,7 +165,7 @@ class TestDefaultConnection:
         return {**dbx_extra_config, "default_connection": "ws"}
 
     async def test_terminal_and_kernel(
-        self, jp_serverapp, server_url, browser, dbx_emulator, dbx_app, kernel, records
+        self, records, jp_serverapp, server_url, browser, dbx_emulator, dbx_app, kernel
     ):
         await login(browser, dbx_emulator)
         secret = httpx.URL(dbx_app._metadata.url_for("ws")).password or ""
@@ -189,7 +190,8 @@ class TestDefaultConnection:
         screen = ""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 120
-        while "-DONE" not in screen.replace(command, ""):
+        done = re.compile(r"EXIT-(\d+)-DONE")  # the shell's echo of the command has `$?`
+        while not done.search(screen):
             left = deadline - loop.time()
             assert left > 0, screen
             raw = await asyncio.wait_for(conn.read_message(), left)
@@ -203,3 +205,6 @@ class TestDefaultConnection:
         assert "EXIT-0-DONE" in text, text
         blob = json.dumps([m["content"] for m in kernel.messages], default=str)
         assert_secret_nowhere(secret, records, blob, screen)
+        # Captured from the server's start: its config, kernel and terminal launches included.
+        logged = " ".join(r.getMessage() for r in records)
+        assert "Starting kernel" in logged or "Kernel started" in logged, logged[-2000:]

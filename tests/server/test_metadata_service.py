@@ -65,7 +65,7 @@ def sdk_me(host: str, url: str) -> str:
     return str(w.current_user.me().user_name)
 
 
-async def test_the_sdk_signs_in_through_it(browser, emulator, kernel_client, records, dbx_app):
+async def test_the_sdk_signs_in_through_it(records, browser, emulator, kernel_client, dbx_app):
     url = await metadata_url(kernel_client)
     async with httpx.AsyncClient(trust_env=False, timeout=10) as http:
         r = await http.get(url, headers={**V1, "X-Databricks-Host": emulator.url})
