@@ -76,4 +76,4 @@ bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) labextension/node_modules labextension/lib jupyter_dbx_auth/labextension
+	rm -rf $(VENV) .venv-spark labextension/node_modules labextension/lib jupyter_dbx_auth/labextension

@@ -231,7 +231,7 @@ class _MetadataHandler(web.RequestHandler):
         # Tornado's default names the request (`%r` of it includes the URI): ours never does.
         if isinstance(value, (DbxAuthError, web.HTTPError)):
             return  # one warning line from `_log_request`
-        log.error("jupyter-dbx-auth metadata service failed (%s)", typ.__name__)
+        log.error("jupyter-dbx-auth metadata service failed", exc_info=(typ, value, tb))
 
 
 class MetadataUrlHandler(DbxAuthAPIHandler):
