@@ -123,7 +123,9 @@ async def test_the_sdk_signs_in_through_it(records, browser, emulator, kernel_cl
     logged = "\n".join(f"{r.name} {r.getMessage()}" for r in records)
     assert "metadata service: 401" in logged and "metadata service: 403" in logged
     assert "metadata service: 409" in logged
-    for record in records:
+    # Every record but those of this test's own raw httpx client, which logs the URL it was
+    # given (tools use databricks-sdk, whose requests/urllib3 records are checked here).
+    for record in (r for r in records if not r.name.startswith(("httpx", "httpcore"))):
         text = record.getMessage() + repr(record.args) + repr(record.__dict__.get("exc_text"))
         assert secret not in text, record.name
         assert secret[:-4] not in text, record.name
