@@ -257,30 +257,20 @@ def _build(kind: str, cache: TokenCache, info: ConnectionInfo, options: ConnectO
 
 
 def _who(cache: TokenCache, info: ConnectionInfo) -> str | None:
-    """SCIM Me with the token we hold: the name for the one-line summary (best effort)."""
+    """SCIM Me with the token we hold: the name for the one-line summary (best effort), read by
+    the same rule as the server's (`core.service.identity_from_scim`)."""
     import httpx
 
+    from ..core.service import identity_from_scim, scim_me_url
+
     token = cache.token()
-    url = (
-        f"{info.host}/api/2.0/accounts/{info.account_id}/scim/v2/Me"
-        if info.account
-        else f"{info.host}/api/2.0/preview/scim/v2/Me"
-    )
+    url = scim_me_url(info.host, account=info.account, account_id=info.account_id)
     try:
         r = httpx.get(url, headers={"Authorization": token.authorization()}, timeout=10)
         body = r.json() if r.status_code == 200 else {}
     except (httpx.HTTPError, ValueError):
         return None
     return identity_from_scim(body)
-
-
-def identity_from_scim(body: dict[str, Any]) -> str | None:
-    app = body.get("applicationId")
-    if app:  # a service principal: its display name says more than its application id
-        name = body.get("displayName")
-        return f"service principal {name} ({app})"[:200] if name else f"service principal {app}"
-    who = body.get("userName") or body.get("displayName")
-    return str(who)[:200] if who else None
 
 
 def connect_client(

@@ -22,8 +22,8 @@ headers. Refused: a missing or unknown secret (401), a missing or other protocol
 `X-Databricks-Host` that is not the connection's host (403), any request from a browser (an
 `Origin` header, 403), any path but `/` (404).
 
-Tokens come from `DbxAuthService.get` / `.sp_connection` / `.token`, exactly what the kernel
-token API (`handlers.token.issue_token`) calls: the same cache, refresh and single-flight.
+Tokens come from `AuthService.get` / `.sp_connection` / `.token`, exactly what the kernel token
+API (`handlers.token.TokenHandler`) calls: the same cache, refresh and single-flight.
 """
 
 from __future__ import annotations
@@ -38,18 +38,13 @@ import time
 from collections.abc import MutableMapping
 from typing import Any
 
+from jupyter_server.auth.decorator import allow_unauthenticated
 from tornado import httpserver, netutil, web
 
 from ..core.errors import DbxAuthError
 from ..core.hosts import normalize_host
-from .handlers.base import (
-    ApiError,
-    DbxAuthAPIHandler,
-    error_reply,
-    kernel_only,
-    status_for,
-)
-from .service import DbxAuthService
+from ..core.service import AuthService
+from .handlers.base import ApiError, ErrorReplies, check_kernel_request, error_reply, status_for
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +71,7 @@ def _digest(secret: str) -> bytes:
 class MetadataService:
     """`start()` binds a loopback port; `url_for(connection)` mints that connection's URL."""
 
-    def __init__(self, service: DbxAuthService, *, address: str = "127.0.0.1") -> None:
+    def __init__(self, service: AuthService, *, address: str = "127.0.0.1") -> None:
         self.service = service
         self.address = address
         self.port: int | None = None
@@ -225,7 +220,8 @@ class _MetadataHandler(web.RequestHandler):
         super().send_error(status_code, **kwargs)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.finish(json.dumps(error_reply(kwargs.get("exc_info"), self._reason)))
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        self.finish(json.dumps(error_reply(exc, self._reason)))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         # Tornado's default names the request (`%r` of it includes the URI): ours never does.
@@ -234,12 +230,25 @@ class _MetadataHandler(web.RequestHandler):
         log.error("jupyter-dbx-auth metadata service failed", exc_info=(typ, value, tb))
 
 
-class MetadataUrlHandler(DbxAuthAPIHandler):
+class MetadataUrlHandler(ErrorReplies):
     """`GET api/metadata-service?connection=NAME[&client_id=ID]` (kernel key only):
-    `{"url", "host", "auth_type"}` for `%dbx_connect NAME --env`."""
+    `{"url", "host", "auth_type"}` for `%dbx_connect NAME --env`. A plain tornado handler, like
+    the token route: the kernel key is the only credential, checked first."""
 
-    @kernel_only
+    def initialize(self, name: str = "") -> None:
+        self._service: AuthService = self.settings["dbx_auth_service"]
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    def compute_etag(self) -> None:
+        return None  # the reply holds a secret URL
+
+    @allow_unauthenticated
     async def get(self) -> None:
+        check_kernel_request(self.request, self.settings["dbx_auth_kernel_key"])
         metadata: MetadataService | None = self.settings.get("dbx_auth_metadata_service")
         if metadata is None:
             raise ApiError(
@@ -247,17 +256,12 @@ class MetadataUrlHandler(DbxAuthAPIHandler):
                 "The metadata service is turned off on this Jupyter server.",
                 "Set c.DatabricksAuth.metadata_service = True and restart the server.",
             )
-        conn = self.service.get(self.get_query_argument("connection", None))
+        conn = self._service.get(self.get_query_argument("connection", None))
         client_id = self.get_query_argument("client_id", None) or None
         if client_id:
-            self.service.sp_connection(conn, client_id)  # CredentialsMissing if none stored
-        self.write_json(
-            {
-                "url": metadata.url_for(conn.name, client_id),
-                "host": conn.host,
-                "auth_type": AUTH_TYPE,
-            }
-        )
+            self._service.sp_connection(conn, client_id)  # CredentialsMissing if none stored
+        reply = {"url": metadata.url_for(conn.name, client_id), "host": conn.host}
+        self.finish(json.dumps({**reply, "auth_type": AUTH_TYPE}))
 
 
 def export_default(

@@ -13,9 +13,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
 from ...core.cli_import import find_cli_login, import_cli_login
 from ...core.connections import AuthMethod, Connection
-from .base import ApiError, DbxAuthAPIHandler, jupyter_or_kernel
+from .base import ApiError, DbxAuthAPIHandler
 
 #: Said with every answer: a refresh makes the CLI's copy useless when tokens are single-use.
 NOTE = (
@@ -41,7 +44,8 @@ class CliLoginHandler(DbxAuthAPIHandler):
             )
         return conn
 
-    @jupyter_or_kernel
+    @web.authenticated
+    @authorized
     async def get(self, name: str) -> None:
         conn = self._user_connection(name)
         login = await asyncio.to_thread(find_cli_login, **_where(conn))
@@ -54,7 +58,8 @@ class CliLoginHandler(DbxAuthAPIHandler):
             }
         )
 
-    @jupyter_or_kernel
+    @web.authenticated
+    @authorized
     async def post(self, name: str) -> None:
         conn = self._user_connection(name)
         overwrite = self.json_body().get("overwrite", False)

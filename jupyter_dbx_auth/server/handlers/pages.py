@@ -19,8 +19,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 
 from ...core.errors import DbxAuthError
-from ..pending import StateRejected, TooManyLogins
-from ..redirects import default_next, safe_next
+from ...core.service import default_next, safe_next
 from .base import AUTH_RESOURCE, DbxAuthMixin
 
 _TEMPLATES = jinja2.Environment(
@@ -80,10 +79,14 @@ class LoginStartHandler(DbxAuthPageHandler):
                 conn, protocol=self.request.protocol, host=self.request.host, base_url=self.base_url
             )
             url = await self.service.begin_login(
-                conn, user=self.user_name(), redirect_uri=redirect_uri, next_url=next_url
+                conn,
+                user=self.user_name(),
+                redirect_uri=redirect_uri,
+                next_url=next_url,
+                client=str(self.request.remote_ip or ""),
             )
-        except (DbxAuthError, TooManyLogins) as exc:
-            return self.fail(getattr(exc, "message", str(exc)), getattr(exc, "hint", ""))
+        except DbxAuthError as exc:
+            return self.fail(exc.message, exc.hint)
         self.redirect(url)
 
 
@@ -97,11 +100,7 @@ class CallbackHandler(DbxAuthPageHandler):
         error = self.get_query_argument("error", None)
         if error:
             # Burn the state so that the same login cannot be completed later.
-            if state:
-                try:
-                    self.service.pending.take(self.user_name(), state)
-                except StateRejected:
-                    pass
+            self.service.cancel_login(user=self.user_name(), state=state)
             described = self.get_query_argument("error_description", "") or ""
             text = f"Databricks refused the sign-in: {error}"
             if described:
@@ -119,9 +118,7 @@ class CallbackHandler(DbxAuthPageHandler):
             name, next_url = await self.service.complete_login(
                 user=self.user_name(), state=state, code=code
             )
-        except StateRejected as exc:
-            return self.fail(exc.message, "Start the sign-in again from JupyterLab.")
-        except DbxAuthError as exc:
+        except DbxAuthError as exc:  # StateRejected included, with its own hint
             return self.fail(exc.message, exc.hint)
         self.render_page(
             "callback_ok.html",

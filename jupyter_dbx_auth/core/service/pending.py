@@ -1,9 +1,16 @@
-"""Logins in flight, bound to the Jupyter user who started them.
+"""Sign-ins in progress: the one login-state table.
 
-The broker keeps the PKCE verifier with the state; this registry adds what only the server knows:
-which Jupyter user started the login and where to send the browser afterwards. A callback is
-accepted only from the same user, once, within the TTL. Entries are keyed by a hash of the state
-so that a dictionary lookup leaks nothing useful through timing.
+A sign-in started here is kept until its callback (or a pasted address, or a hand-off from
+localhost:8020) comes back with the same `state`. The entry holds what the OAuth side needs (the
+PKCE verifier, in `PendingLogin`) and what only the front end knows: which user started it, from
+which client, and where to send the browser afterwards. A state is accepted once, from the same
+user, within one TTL (`login_ttl`, honoured as configured). Entries are keyed by a hash of the
+state so that a dictionary lookup leaks nothing useful through timing.
+
+Bounds (security finding 3): a user who starts many sign-ins only pushes out their own oldest; a
+client (remote address) and the whole table have hard bounds that answer `TooManyLogins` (429),
+because on a token-less server every request without a cookie is a new anonymous user and the
+per-user bound alone would let one client fill the table.
 """
 
 from __future__ import annotations
@@ -14,23 +21,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from ..errors import BadRequest, TooManyRequests
+
 P = TypeVar("P")
 
-#: Seconds a login may stay open: a password and MFA fit, a leaked callback URL soon dies.
+#: Default seconds a sign-in may stay open: a password and MFA fit, a leaked callback URL soon dies.
 LOGIN_TTL = 600.0
+#: Default bounds: sign-ins in progress per user (oldest dropped), per client and in all (429).
+PER_USER = 8
+PER_CLIENT = 32
+TOTAL = 1_000
+
+RESTART_HINT = "Start the sign-in again from JupyterLab."
 
 
-class StateRejected(Exception):
+class StateRejected(BadRequest):
     """A callback's state is unknown, used, expired or belongs to someone else."""
+
+    default_hint = RESTART_HINT
 
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
-        self.message = message
         self.reason = reason  # "missing" | "unknown" | "expired" | "other_user"
 
 
-class TooManyLogins(Exception):
-    """The server-wide bound is reached (many users starting logins at once)."""
+class TooManyLogins(TooManyRequests):
+    """A client or the whole server has too many sign-ins in progress."""
 
 
 @dataclass
@@ -40,6 +56,7 @@ class Entry(Generic[P]):
     pending: P = field(repr=False)
     next_url: str | None
     created: float
+    client: str = ""
 
 
 def _digest(state: str) -> str:
@@ -51,12 +68,14 @@ class PendingLogins(Generic[P]):
         self,
         *,
         ttl: float = LOGIN_TTL,
-        per_user: int = 8,
-        total: int = 10_000,
+        per_user: int = PER_USER,
+        per_client: int = PER_CLIENT,
+        total: int = TOTAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl = ttl
         self.per_user = per_user
+        self.per_client = per_client
         self.total = total
         self._clock = clock
         self._entries: dict[str, Entry[P]] = {}
@@ -69,7 +88,14 @@ class PendingLogins(Generic[P]):
             del self._entries[key]
 
     def add(
-        self, user: str, connection: str, state: str, pending: P, next_url: str | None = None
+        self,
+        user: str,
+        connection: str,
+        state: str,
+        pending: P,
+        next_url: str | None = None,
+        *,
+        client: str = "",
     ) -> None:
         now = self._clock()
         self._purge(now)
@@ -78,9 +104,20 @@ class PendingLogins(Generic[P]):
         while len(mine) >= self.per_user:
             _, oldest = mine.pop(0)
             del self._entries[oldest]
+        wait = f"Wait until one finishes or expires (at most {self.ttl:.0f} s), then start again."
+        if client and sum(e.client == client for e in self._entries.values()) >= self.per_client:
+            raise TooManyLogins(
+                f"Too many sign-ins are in progress from this client ({self.per_client}).",
+                hint=wait,
+                retry_after=self.ttl,
+            )
         if len(self._entries) >= self.total:
-            raise TooManyLogins("Too many sign-ins are in progress on this server.")
-        self._entries[_digest(state)] = Entry(user, connection, pending, next_url, now)
+            raise TooManyLogins(
+                f"Too many sign-ins are in progress on this server ({self.total}).",
+                hint=wait,
+                retry_after=self.ttl,
+            )
+        self._entries[_digest(state)] = Entry(user, connection, pending, next_url, now, client)
 
     def take(self, user: str, state: str | None) -> Entry[P]:
         """The entry for `state`, removed: whatever the outcome, a state works once."""
