@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..core.errors import ConfigError
 from .backends import Backend, ConnectionInfo
@@ -82,3 +83,26 @@ def unexport(environ: MutableMapping[str, str] | None = None) -> list[str]:
         return []
     removed = [name for name in NAMES if env.pop(name, None) is not None]
     return removed
+
+
+def hide_from_env_magic(ipython: Any) -> None:
+    """Make `%env` (the listing) show our URL as `<hidden>`, as it shows variables named *key*,
+    *token* or *secret*: the URL is a credential, and notebooks with `%env` output get shared.
+    `%env DATABRICKS_METADATA_SERVICE_URL` still answers: that is asking for it."""
+    if getattr(ipython.magics_manager.magics["line"].get("env"), "dbx_hides_url", False):
+        return
+    # The bound method itself: the magics table may hold a proxy that looks `env` up by name.
+    os_magics = ipython.magics_manager.registry.get("OSMagics")
+    original = getattr(os_magics, "env", None)
+    if original is None:
+        return
+
+    def env(parameter_s: str = "") -> Any:
+        result = original(parameter_s)
+        if isinstance(result, dict) and ENV_URL in result:
+            result = {**result, ENV_URL: "<hidden>"}
+        return result
+
+    env.__doc__ = original.__doc__
+    env.dbx_hides_url = True  # type: ignore[attr-defined]
+    ipython.register_magic_function(env, "line", "env")

@@ -233,7 +233,10 @@ def complete_connection_names(_ipython: Any, event: Any) -> list[str]:
 
 
 def register(ipython: Any) -> None:
+    from .env_export import hide_from_env_magic
+
     ipython.register_magics(DatabricksMagics)
+    hide_from_env_magic(ipython)  # `%env` lists the metadata-service URL as <hidden>
     for magic in ("%dbx_connect", "%dbx_logout", "%dbx_login"):
         ipython.set_hook("complete_command", complete_connection_names, str_key=magic)
 

@@ -20,7 +20,8 @@ machinery (identity, XSRF, its request log) is for browsers; this tornado `HTTPS
 127.0.0.1 has its own `Application` whose request log and error log name neither the path nor the
 headers. Refused: a missing or unknown secret (401), a missing or other protocol version (400), an
 `X-Databricks-Host` that is not the connection's host (403), any request from a browser (an
-`Origin` header, 403), any path but `/` (404).
+`Origin` header, 403), any path but `/` (404), and on Linux any process of another OS user (403,
+`peer_uid`), so a URL that leaked (`%env` prints it) still works only for this user.
 
 Tokens come from `AuthService.get` / `.sp_connection` / `.token`, exactly what the kernel token
 API (`handlers.token.TokenHandler`) calls: the same cache, refresh and single-flight.
@@ -33,7 +34,11 @@ import binascii
 import hashlib
 import json
 import logging
+import os
 import secrets
+import socket
+import struct
+import sys
 import time
 from collections.abc import MutableMapping
 from typing import Any
@@ -118,10 +123,20 @@ class MetadataService:
     def route(self, secret: str) -> tuple[str, str | None] | None:
         return self._routes.get(_digest(secret))
 
-    async def answer(self, path: str, headers: Any) -> dict[str, Any]:
+    async def answer(
+        self, path: str, headers: Any, peer: tuple[str, int] | None = None
+    ) -> dict[str, Any]:
         """The protocol's JSON for one request, or `ApiError` / the core's errors."""
         if path:
             raise ApiError(404, "The metadata service answers at / only.", "")
+        if peer is not None and self.port is not None:
+            uid = peer_uid(peer, self.port)
+            if uid is not None and uid != os.getuid():
+                raise ApiError(
+                    403,
+                    "The metadata service answers processes of the user running Jupyter only.",
+                    "Run the tool as that user.",
+                )
         if headers.get("Origin"):
             raise ApiError(
                 403,
@@ -166,6 +181,29 @@ class MetadataService:
         }
 
 
+def peer_uid(peer: tuple[str, int], port: int) -> int | None:
+    """The OS user owning the client end of a loopback TCP connection to `port` (Linux).
+
+    The URL's secret can end up in front of other local users (`%env` prints it, notebooks are
+    shared); loopback TCP is open to all of them. On Linux the kernel says who owns each socket
+    (`/proc/net/tcp`), so a leaked URL still only works for this user's processes. None where
+    that is unknown (other systems): the secret alone guards the URL there.
+    """
+    if peer[0] != "127.0.0.1" or not sys.platform.startswith("linux"):
+        return None
+    loopback = f"{struct.unpack('=I', socket.inet_aton('127.0.0.1'))[0]:08X}"
+    client, server = f"{loopback}:{peer[1]:04X}", f"{loopback}:{port:04X}"
+    try:
+        with open("/proc/net/tcp") as table:
+            for line in table:
+                fields = line.split()
+                if len(fields) > 7 and fields[1] == client and fields[2] == server:
+                    return int(fields[7])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def _basic_password(authorization: str | None) -> str:
     scheme, _, value = (authorization or "").strip().partition(" ")
     if scheme.lower() != "basic":
@@ -203,7 +241,12 @@ class _MetadataHandler(web.RequestHandler):
         return None
 
     async def get(self, path: str) -> None:
-        self.finish(json.dumps(await self._metadata.answer(path, self.request.headers)))
+        peer = getattr(self.request.connection, "context", None)
+        address = getattr(peer, "address", None)
+        answer = await self._metadata.answer(
+            path, self.request.headers, address if isinstance(address, tuple) else None
+        )
+        self.finish(json.dumps(answer))
 
     def _request_summary(self) -> str:
         # Used by tornado in its own warnings: the method only, never the URI.

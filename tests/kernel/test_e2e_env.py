@@ -137,6 +137,8 @@ async def test_kernel_and_subprocess_sign_in_with_dbx_connect_env(
     assert "Exported DATABRICKS_HOST" in out and "DATABRICKS_METADATA_SERVICE_URL" in out, out
     secret = httpx.URL(dbx_app._metadata.url_for("ws")).password or ""
     assert secret not in out
+    out, reply = await kernel.run("%env")  # a notebook's usual way to show its environment
+    assert "'DATABRICKS_METADATA_SERVICE_URL': '<hidden>'" in out and secret not in out, out
 
     # Plain WorkspaceClient() in the notebook: no arguments at all.
     out, reply = await kernel.run(f"exec({ONE_LINER!r})")

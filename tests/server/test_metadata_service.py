@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +22,7 @@ import pytest
 from server_helpers import login
 
 ALICE = "alice@example.com"
+SYSTEM_PY = "/usr/bin/python3"  # one another OS user may run (the venv may live under /root)
 V1 = {"X-Databricks-Metadata-Version": "1"}
 
 
@@ -167,3 +171,42 @@ class TestTurnedOff:
         assert "DATABRICKS_METADATA_SERVICE_URL" not in os.environ
         r = await kernel_client.get("dbx-auth/api/metadata-service", params={"connection": "ws"})
         assert r.status_code == 409 and "metadata_service = True" in r.json()["hint"]
+
+
+OTHER_USER_FETCH = """
+import sys, urllib.request, urllib.error
+url, host = sys.argv[1], sys.argv[2]
+parts = urllib.parse.urlsplit(url)
+import base64
+auth = base64.b64encode(f"{parts.username}:{parts.password}".encode()).decode()
+bare = f"http://{parts.hostname}:{parts.port}/"
+req = urllib.request.Request(bare, headers={
+    "X-Databricks-Metadata-Version": "1", "X-Databricks-Host": host,
+    "Authorization": "Basic " + auth})
+try:
+    urllib.request.urlopen(req, timeout=10)
+    print("status 200")
+except urllib.error.HTTPError as e:
+    print("status", e.code, e.read().decode())
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.geteuid() != 0 or not Path(SYSTEM_PY).exists(),
+    reason="needs Linux, root (to run a process as another user) and /usr/bin/python3",
+)
+async def test_another_os_user_is_refused_even_with_the_url(browser, emulator, kernel_client):
+    await login(browser, emulator)
+    url = await metadata_url(kernel_client)
+
+    async def fetch(**user: Any) -> str:
+        proc = await asyncio.create_subprocess_exec(
+            SYSTEM_PY, "-I", "-c", OTHER_USER_FETCH, url, emulator.url,
+            stdout=asyncio.subprocess.PIPE, cwd="/", **user,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+        return out.decode()
+
+    assert (await fetch()).startswith("status 200")  # this user, same script: served
+    refused = await fetch(user="nobody", group="nogroup", extra_groups=[])
+    assert refused.startswith("status 403") and "user running Jupyter" in refused, refused
