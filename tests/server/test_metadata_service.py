@@ -158,6 +158,22 @@ async def test_service_principal_urls_are_separate(browser, emulator, kernel_cli
     r = await kernel_client.get("dbx-auth/api/metadata-service", params={"connection": "nope"})
     assert r.status_code == 404 and "Unknown connection" in r.json()["message"]
 
+    # The same service principal stored for the U2M connection `ws` (`--env --sp`): its own URL.
+    r = await browser.post(
+        "dbx-auth/api/service-principals",
+        {"connection": "ws", "client_id": sp["client_id"], "client_secret": sp["secret"]},
+    )
+    assert r.status_code in (200, 201), r.text
+    params = {"connection": "ws", "client_id": sp["client_id"]}
+    r = await kernel_client.get("dbx-auth/api/metadata-service", params=params)
+    assert r.status_code == 200, r.text
+    ws_sp = r.json()["url"]
+    assert ws_sp not in (etl, dbx_app._metadata.url_for("ws"))
+    assert await asyncio.to_thread(sdk_me, emulator.url, ws_sp) == sp["client_id"]
+    params["client_id"] = "not-stored"
+    r = await kernel_client.get("dbx-auth/api/metadata-service", params=params)
+    assert r.status_code == 409 and "No secret is stored" in r.json()["message"]
+
 
 class TestTurnedOff:
     @pytest.fixture
