@@ -6,7 +6,9 @@ workspace is `tests/spark/grpc_recorder.py`: TLS gRPC with a self-signed certifi
 trusts through GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, reached for the emulator's own host through an
 HTTP CONNECT proxy (`grpc_proxy`), so the REST side of the same host is the emulator. On every
 gRPC call it checks the Bearer token with the emulator's SCIM Me right then and refuses the call
-without a valid one. The kernel runs queries for 16 s, three 5-second token lifetimes.
+without a valid one. The kernel runs queries for 16 s, three 5-second token lifetimes; then, after
+`%dbx_connect ws --env`, a session from Databricks Connect's own builder with no credentials in
+code (the metadata service) for two more.
 """
 
 from __future__ import annotations
@@ -147,3 +149,25 @@ async def test_databricks_connect_session_survives_three_expiries(
     methods = [call["method"] for call in calls]
     assert methods.count("ExecutePlan") >= queries and "AnalyzePlan" in methods
     assert len({call["token"] for call in calls}) >= 3  # a new token each lifetime
+
+    # With --env, Databricks Connect's own builder signs in with no credentials in code: the SDK
+    # config it makes from the environment uses the metadata service.
+    out, reply = await spark_kernel.run("%dbx_connect ws --env")
+    assert reply["status"] == "ok", out
+    out, reply = await spark_kernel.run(
+        "from databricks.connect import DatabricksSession\n"
+        "plain = DatabricksSession.builder.serverless().getOrCreate()\n"
+        "queries, end = 0, time.monotonic() + 11\n"
+        "while time.monotonic() < end:\n"
+        "    assert [r.id for r in plain.range(2).collect()] == [0, 1]\n"
+        "    queries += 1\n"
+        "    time.sleep(0.5)\n"
+        "from databricks.sdk.config import Config\n"
+        "print('plain', queries, Config().auth_type)"
+    )
+    assert reply["status"] == "ok", out
+    assert out.split()[0] == "plain" and out.split()[2] == "metadata-service", out
+    lines = (recorder["dir"] / "calls.jsonl").read_text().splitlines()
+    later = [json.loads(line) for line in lines][len(calls) :]
+    assert later and all(call["user"] == ALICE for call in later), later
+    assert len({call["token"] for call in later}) >= 2  # across at least one expiry
