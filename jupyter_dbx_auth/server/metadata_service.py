@@ -29,6 +29,7 @@ API (`handlers.token.TokenHandler`) calls: the same cache, refresh and single-fl
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -130,7 +131,7 @@ class MetadataService:
         if path:
             raise ApiError(404, "The metadata service answers at / only.", "")
         if peer is not None and self.port is not None:
-            uid = peer_uid(peer, self.port)
+            uid = await asyncio.to_thread(peer_uid, peer, self.port)  # a file read: off the loop
             if uid is not None and uid != os.getuid():
                 raise ApiError(
                     403,
@@ -184,8 +185,8 @@ class MetadataService:
 def peer_uid(peer: tuple[str, int], port: int) -> int | None:
     """The OS user owning the client end of a loopback TCP connection to `port` (Linux).
 
-    The URL's secret can end up in front of other local users (`%env` prints it, notebooks are
-    shared); loopback TCP is open to all of them. On Linux the kernel says who owns each socket
+    The URL's secret can end up in front of other local users (a notebook printing `os.environ`
+    gets shared); loopback TCP is open to all of them. On Linux the kernel says who owns each socket
     (`/proc/net/tcp`), so a leaked URL still only works for this user's processes. None where
     that is unknown (other systems): the secret alone guards the URL there.
     """

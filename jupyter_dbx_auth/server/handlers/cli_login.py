@@ -86,6 +86,6 @@ class CliLoginHandler(DbxAuthAPIHandler):
         service.broker.forget(conn)  # the next token comes from the imported refresh token
         service.identities.forget(conn.name)
         await service.token(conn)  # refreshes now (a failure is a 4xx with what to do)
-        status = service.status_dict(conn)
+        status = await service.connection_status(conn)  # any store read off the event loop
         service.events.publish({"type": "status", **status})
         self.write_json({**status, "imported_from": result.reason, "note": NOTE})
