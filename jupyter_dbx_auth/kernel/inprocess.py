@@ -107,6 +107,10 @@ class InProcessService:
     # -- connections ------------------------------------------------------------------------
 
     def connections(self) -> tuple[list[Connection], dict[str, ConfigError]]:
+        return self.run(self._connections())
+
+    async def _connections(self) -> tuple[list[Connection], dict[str, ConfigError]]:
+        # On the service's loop, like every other call: the listing is not shared across threads.
         self.service.reload()
         problems = {n: e for n, e in self.service.problems().items() if isinstance(e, ConfigError)}
         return [self.service.get(n) for n in self.service.names()], problems

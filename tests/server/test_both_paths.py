@@ -122,3 +122,15 @@ async def test_a_refused_token_is_replaced_once_then_refused_alike(path, dbx_emu
         await call(fetch, second)  # refused again at once: no refresh loop
     assert "another refresh now would not help" in err.value.message
     assert dbx_emulator.token_requests()["client_credentials"] == before + 1
+
+
+async def test_connections_are_listed_alike(path):
+    backend, _ = path
+    listed = {c.name: c for c in await call(backend.connections)}
+    assert set(listed) == {"ws", "etl"}
+    assert (listed["ws"].method, listed["etl"].method) == ("u2m", "m2m")
+    assert listed["ws"].host == listed["etl"].host
+    assert listed["etl"].client_id and listed["etl"].status == "logged_out"
+    # A user sign-in: the server holds it; in-process says it needs the server (no token).
+    assert listed["ws"].status in ("logged_out", "needs Jupyter server")
+    assert listed["ws"].expires_at is None
