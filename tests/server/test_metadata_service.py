@@ -226,3 +226,35 @@ async def test_another_os_user_is_refused_even_with_the_url(browser, emulator, k
     assert (await fetch()).startswith("status 200")  # this user, same script: served
     refused = await fetch(user="nobody", group="nogroup", extra_groups=[])
     assert refused.startswith("status 403") and "user running Jupyter" in refused, refused
+
+
+async def test_no_store_call_on_the_event_loop(browser, emulator, kernel_client, dbx_app):
+    """As for the token API (test_store_off_loop.py): tools fetching tokens, a service principal
+    among them, never make the server read its store on the event loop."""
+    import threading
+
+    store = dbx_app.service.store
+    loop_thread = threading.current_thread()  # the server shares the test's loop
+    on_loop: list[str] = []
+    for name in ("get", "put", "delete", "keys"):
+        real = getattr(store, name)
+
+        def spy(*args, _real=real, _name=name, **kw):
+            if threading.current_thread() is loop_thread:
+                on_loop.append(_name)
+            return _real(*args, **kw)
+
+        setattr(store, name, spy)
+    await login(browser, emulator)
+    sp = emulator.service_principal("emulator-etl-sp")
+    r = await browser.post(
+        "dbx-auth/api/service-principals",
+        {"connection": "ws", "client_id": sp["client_id"], "client_secret": sp["secret"]},
+    )
+    assert r.status_code == 201, r.text
+    dbx_app.service.broker.forget(dbx_app.service.get("ws"))  # the next fetch is a cold one
+    for params in ({"connection": "ws"}, {"connection": "ws", "client_id": sp["client_id"]}):
+        r = await kernel_client.get("dbx-auth/api/metadata-service", params=params)
+        assert r.status_code == 200, r.text
+        assert await asyncio.to_thread(sdk_me, emulator.url, r.json()["url"])
+    assert on_loop == []
