@@ -21,7 +21,7 @@ machinery (identity, XSRF, its request log) is for browsers; this tornado `HTTPS
 headers. Refused: a missing or unknown secret (401), a missing or other protocol version (400), an
 `X-Databricks-Host` that is not the connection's host (403), any request from a browser (an
 `Origin` header, 403), any path but `/` (404), and on Linux any process of another OS user (403,
-`peer_uid`), so a URL that leaked (`%env` prints it) still works only for this user.
+`peer_uid.py`), so a URL that leaked still works only for this user.
 
 Tokens come from `AuthService.get` / `.sp_connection` / `.token`, exactly what the kernel token
 API (`handlers.token.TokenHandler`) calls: the same cache, refresh and single-flight.
@@ -29,7 +29,6 @@ API (`handlers.token.TokenHandler`) calls: the same cache, refresh and single-fl
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -37,9 +36,6 @@ import json
 import logging
 import os
 import secrets
-import socket
-import struct
-import sys
 import time
 from collections.abc import MutableMapping
 from typing import Any
@@ -51,6 +47,7 @@ from ..core.errors import DbxAuthError
 from ..core.hosts import normalize_host
 from ..core.service import AuthService
 from .handlers.base import ApiError, ErrorReplies, check_kernel_request, error_reply, status_for
+from .peer_uid import peer_uid
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +128,7 @@ class MetadataService:
         if path:
             raise ApiError(404, "The metadata service answers at / only.", "")
         if peer is not None and self.port is not None:
-            uid = await asyncio.to_thread(peer_uid, peer, self.port)  # a file read: off the loop
+            uid = peer_uid(peer, self.port)
             if uid is not None and uid != os.getuid():
                 raise ApiError(
                     403,
@@ -180,29 +177,6 @@ class MetadataService:
             "token_type": tokens.token_type or "Bearer",
             "expires_on": int(expires),
         }
-
-
-def peer_uid(peer: tuple[str, int], port: int) -> int | None:
-    """The OS user owning the client end of a loopback TCP connection to `port` (Linux).
-
-    The URL's secret can end up in front of other local users (a notebook printing `os.environ`
-    gets shared); loopback TCP is open to all of them. On Linux the kernel says who owns each socket
-    (`/proc/net/tcp`), so a leaked URL still only works for this user's processes. None where
-    that is unknown (other systems): the secret alone guards the URL there.
-    """
-    if peer[0] != "127.0.0.1" or not sys.platform.startswith("linux"):
-        return None
-    loopback = f"{struct.unpack('=I', socket.inet_aton('127.0.0.1'))[0]:08X}"
-    client, server = f"{loopback}:{peer[1]:04X}", f"{loopback}:{port:04X}"
-    try:
-        with open("/proc/net/tcp") as table:
-            for line in table:
-                fields = line.split()
-                if len(fields) > 7 and fields[1] == client and fields[2] == server:
-                    return int(fields[7])
-    except (OSError, ValueError):
-        return None
-    return None
 
 
 def _basic_password(authorization: str | None) -> str:

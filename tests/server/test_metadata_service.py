@@ -258,3 +258,22 @@ async def test_no_store_call_on_the_event_loop(browser, emulator, kernel_client,
         assert r.status_code == 200, r.text
         assert await asyncio.to_thread(sdk_me, emulator.url, r.json()["url"])
     assert on_loop == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux socket tables")
+def test_peer_uid_by_netlink_and_by_proc_agree():
+    import socket
+
+    from jupyter_dbx_auth.server import peer_uid as p
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, peer = server.accept()
+            with accepted:
+                assert p.peer_uid(peer, port) == os.getuid()
+                assert p._by_netlink(peer[1], port) == p._by_proc(peer[1], port) == os.getuid()
+                assert client.getsockname()[1] == peer[1]
+        assert p.peer_uid(("127.0.0.1", 1), port) is None  # no such connection
+        assert p._by_proc(1, port) is None
+    assert p.peer_uid(("10.0.0.1", peer[1]), port) is None  # not loopback: not asked
