@@ -115,7 +115,8 @@ def main() -> None:
         "",
         "Fetch: what a tool signed in by `--env` pays when its token is stale: the SDK's own "
         "code, one new loopback connection per fetch (`requests.get`), to a real Jupyter server "
-        "(own process) that caches the M2M token; the secret travels as Basic auth. Cached: "
+        "(own process) that caches the M2M token, checks the URL's secret (sent as Basic "
+        "auth) and, on Linux, who owns the calling socket. Cached: "
         "every request in between, the same for any SDK auth type. Machine load (1-min "
         f"average): {os.getloadavg()[0]:.1f}.",
         "",
