@@ -19,6 +19,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO / ".demo"
+# A public OAuth app registered with the emulator for exactly this Jupyter's callback, as an
+# admin registers one on Databricks (whose public databricks-cli app takes only localhost:8020).
+DEMO_APP = "jupyter-dbx-auth-demo"
+
+
+def demo_redirects(args: argparse.Namespace) -> list[str]:
+    hosts = dict.fromkeys([args.ip, "localhost", "127.0.0.1"])
+    return [f"http://{host}:{args.lab_port}/dbx-auth/callback" for host in hosts]
 
 
 def write_databrickscfg(path: Path, emulator_url: str, config: dict) -> None:
@@ -59,6 +67,7 @@ def write_jupyter_config(path: Path, args: argparse.Namespace) -> None:
                 # The demo's own encrypted store: the emulator forgets every token when it stops,
                 # so tokens from an earlier demo run would only show up as "login required".
                 'c.DatabricksAuth.store_backend = "file"',
+                f"c.DatabricksAuth.oauth_client_id = {DEMO_APP!r}",
                 f"c.DatabricksAuth.store_path = {str(DEMO_DIR / 'store')!r}",
                 f"c.DatabricksAuth.audit_log_path = {str(DEMO_DIR / 'audit.log')!r}",
                 "",
@@ -80,6 +89,11 @@ def banner(lab_url: str, emulator_url: str, config: dict) -> str:
             f"  Sign in to Databricks as {users[0]['username']} "
             f"(password: {users[0]['password']}; a demo identity of the emulator)"
         )
+    for wh in config.get("warehouses", []):
+        lines.append(
+            f"  SQL warehouse       {wh['name']} ({wh['state']}): HTTP path {wh['http_path']}"
+            f" -> %dbx_connect emulator --sql"
+        )
     lines += ["  Ctrl-C stops both.", ""]
     return "\n".join(lines)
 
@@ -95,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
 
     DEMO_DIR.mkdir(mode=0o700, exist_ok=True)
     shutil.rmtree(DEMO_DIR / "store", ignore_errors=True)
-    emulator = EmulatorProcess(host=args.ip, port=args.emulator_port).start()
+    emulator = EmulatorProcess(
+        host=args.ip, port=args.emulator_port, apps={DEMO_APP: demo_redirects(args)}
+    ).start()
     lab: subprocess.Popen[bytes] | None = None
     try:
         cfg_path = DEMO_DIR / "databrickscfg"

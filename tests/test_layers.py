@@ -129,3 +129,19 @@ def test_the_check_above_can_fail() -> None:
     assert not private_service_imports(
         probe, imported_modules(probe, "from ..core.service import AuthService\n")
     )
+
+
+def test_emulator_takes_only_the_thrift_definitions_from_the_sql_connector() -> None:
+    """The SQL warehouse speaks TCLIService: it may compile against the connector's generated
+    Thrift module (a protocol definition, like a shared IDL) in one place, and use none of the
+    connector's client code."""
+    found = []
+    for path in files_of("emulator"):
+        for name in imported_modules(path):
+            if name.startswith("databricks"):
+                allowed = path.name == "protocol.py" and name.startswith(
+                    "databricks.sql.thrift_api.TCLIService"
+                )
+                if not allowed:
+                    found.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
+    assert found == []

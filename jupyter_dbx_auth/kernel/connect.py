@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core.errors import ConfigError, CredentialsMissing, DbxAuthError, LoginRequired
@@ -66,6 +66,8 @@ class Connected:
             "sql": "SQL",
             "spark": "DatabricksSession",
         }[self.kind]
+        if "warehouse" in self.extra:
+            what = f"SQL warehouse {self.extra['warehouse']}"
         line = (
             f"{self.var} = {what} for {self.info.name} ({self.info.host}) as {who}, "
             f"{self.info.method if not self.sp else 'm2m'} via {self.via}; "
@@ -137,11 +139,6 @@ def connect(
     backend = backend or current_backend()
     if options.sql and options.account:
         raise ConfigError("--sql and --account cannot be combined.", hint="Pick one of them.")
-    if options.sql and not (options.warehouse or options.http_path):
-        raise ConfigError(
-            "A SQL connection needs a warehouse.",
-            hint="Add --warehouse ID (from the warehouse's Connection details) or --http-path.",
-        )
     if options.user and options.sp:
         raise ConfigError("--user and --sp cannot be combined.", hint="Pick one of them.")
     if options.spark:
@@ -164,6 +161,13 @@ def connect(
     if not client_id and backend.kind == "server":
         info = _refreshed_info(backend, info)
     kind = "sql" if options.sql else ("account" if info.account else "workspace")
+    extra: dict[str, Any] = {}
+    if kind == "sql":  # no --warehouse: the only running one (or an error listing them)
+        from .sql import sql_target
+
+        path, warehouse = sql_target(cache, info.host, options.warehouse, options.http_path)
+        options = replace(options, http_path=path)
+        extra["warehouse"] = f'"{warehouse.name}" ({warehouse.id})' if warehouse else path
     kind = "spark" if options.spark else kind
     exported = None
     if options.env:
@@ -179,7 +183,16 @@ def connect(
     cache.token()
     var = options.var or {"workspace": "w", "account": "a", "sql": "conn", "spark": "spark"}[kind]
     return Connected(
-        client, var, info, cache, identity, kind, backend.kind, sp=client_id, exported=exported
+        client,
+        var,
+        info,
+        cache,
+        identity,
+        kind,
+        backend.kind,
+        sp=client_id,
+        extra=extra,
+        exported=exported,
     )
 
 
@@ -279,6 +292,7 @@ def connect_client(
     host: str | None = None,
     sp: str | None = None,
     account: bool = False,
+    sql: bool = False,
     warehouse: str | None = None,
     http_path: str | None = None,
     login_timeout: float = LOGIN_TIMEOUT,
@@ -286,7 +300,8 @@ def connect_client(
     """`jupyter_dbx_auth.connect(name)`: the client `%dbx_connect` would inject, returned.
 
     A `WorkspaceClient` (an `AccountClient` for an account connection or with `account=True`, a
-    `databricks.sql` connection with `warehouse=` or `http_path=`) whose token is refreshed
+    `databricks.sql` connection with `sql=True` (the only running warehouse), `warehouse=` or
+    `http_path=`) whose token is refreshed
     shortly before it expires.
     """
     options = ConnectOptions(
@@ -294,7 +309,7 @@ def connect_client(
         host=host,
         sp=sp,
         account=account,
-        sql=bool(warehouse or http_path),
+        sql=sql or bool(warehouse or http_path),
         warehouse=warehouse,
         http_path=http_path,
         login_timeout=login_timeout,
