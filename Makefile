@@ -84,4 +84,4 @@ bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) tests/hub/node_modules labextension/node_modules labextension/lib jupyter_dbx_auth/labextension
+	rm -rf $(VENV) .venv-spark tests/hub/node_modules labextension/node_modules labextension/lib jupyter_dbx_auth/labextension

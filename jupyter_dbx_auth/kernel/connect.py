@@ -38,6 +38,10 @@ class ConnectOptions:
     http_path: str | None = None
     var: str | None = None
     login_timeout: float = LOGIN_TIMEOUT
+    env: bool = False  # also export the metadata-service variables (env_export.py)
+    spark: bool = False  # a Databricks Connect session (spark.py)
+    cluster: str | None = None
+    serverless: bool = False
 
 
 @dataclass
@@ -51,18 +55,25 @@ class Connected:
     via: str  # backend kind
     sp: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    exported: Any = None  # env_export.Exported, with --env
 
     def summary(self, now: float | None = None) -> str:
         token = self.cache.peek()
         who = self.identity or (f"service principal {self.sp}" if self.sp else "unknown identity")
-        what = {"workspace": "WorkspaceClient", "account": "AccountClient", "sql": "SQL"}[self.kind]
+        what = {
+            "workspace": "WorkspaceClient",
+            "account": "AccountClient",
+            "sql": "SQL",
+            "spark": "DatabricksSession",
+        }[self.kind]
         if "warehouse" in self.extra:
             what = f"SQL warehouse {self.extra['warehouse']}"
-        return (
+        line = (
             f"{self.var} = {what} for {self.info.name} ({self.info.host}) as {who}, "
             f"{self.info.method if not self.sp else 'm2m'} via {self.via}; "
             f"{describe_expiry(token, now)}, refreshed automatically."
         )
+        return line if self.exported is None else f"{line}\n{self.exported.summary()}"
 
 
 class LoginUI:
@@ -130,6 +141,10 @@ def connect(
         raise ConfigError("--sql and --account cannot be combined.", hint="Pick one of them.")
     if options.user and options.sp:
         raise ConfigError("--user and --sp cannot be combined.", hint="Pick one of them.")
+    if options.spark:
+        from .spark import check_options
+
+        check_options(options)
     info = backend.info(options.name, host=options.host)
     if options.user and info.method != "u2m":
         raise ConfigError(
@@ -153,6 +168,12 @@ def connect(
         path, warehouse = sql_target(cache, info.host, options.warehouse, options.http_path)
         options = replace(options, http_path=path)
         extra["warehouse"] = f'"{warehouse.name}" ({warehouse.id})' if warehouse else path
+    kind = "spark" if options.spark else kind
+    exported = None
+    if options.env:
+        from . import env_export
+
+        exported = env_export.export(backend, info, client_id=client_id)
     client = _build(kind, cache, info, options)
     identity = info.identity if not client_id else None
     if identity is None:
@@ -160,9 +181,18 @@ def connect(
     # Importing the sdk and building the client can outlast a short token: the summary line
     # shows the one the client will use next, not one that expired meanwhile.
     cache.token()
-    var = options.var or {"workspace": "w", "account": "a", "sql": "conn"}[kind]
+    var = options.var or {"workspace": "w", "account": "a", "sql": "conn", "spark": "spark"}[kind]
     return Connected(
-        client, var, info, cache, identity, kind, backend.kind, sp=client_id, extra=extra
+        client,
+        var,
+        info,
+        cache,
+        identity,
+        kind,
+        backend.kind,
+        sp=client_id,
+        extra=extra,
+        exported=exported,
     )
 
 
@@ -232,6 +262,10 @@ def _build(kind: str, cache: TokenCache, info: ConnectionInfo, options: ConnectO
 
         path = options.http_path or warehouse_path(str(options.warehouse))
         return sql_connect(cache, info.host, http_path=path)
+    if kind == "spark":
+        from .spark import spark_session
+
+        return spark_session(cache, info, cluster=options.cluster, serverless=options.serverless)
     return sdk.workspace_client(cache, info.host)
 
 

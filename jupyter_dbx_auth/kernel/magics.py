@@ -24,6 +24,8 @@ Examples::
   %dbx_connect admin --account        # a = AccountClient
   %dbx_connect ws --sql               # conn = databricks.sql, the only running warehouse
   %dbx_connect ws --sql --warehouse 1234567890abcdef   # ... that warehouse (id or name)
+  %dbx_connect ws --env               # ... and WorkspaceClient(), !python, subprocesses sign in
+  %dbx_connect ws --spark --serverless                 # spark = Databricks Connect session
   %dbx_connect --host https://adb-123.4.azuredatabricks.net
 
 Then ``w.current_user.me()``. Tokens are refreshed shortly before they expire: the client keeps
@@ -121,6 +123,10 @@ class DatabricksMagics(Magics):
         "--warehouse", metavar="ID", help="SQL warehouse id or name (default: the running one)."
     )
     @argument("--http-path", dest="http_path", metavar="PATH", help="SQL HTTP path (with --sql).")
+    @argument("--env", action="store_true", help="Also sign in WorkspaceClient(), subprocesses.")
+    @argument("--spark", action="store_true", help="Give a Databricks Connect session (`spark`).")
+    @argument("--cluster", metavar="ID", help="Cluster id for --spark.")
+    @argument("--serverless", action="store_true", help="Serverless compute for --spark.")
     @argument("--as", dest="var", metavar="VAR", help="Variable to assign instead of w/a/conn.")
     @argument("--timeout", type=float, default=None, help="Seconds to wait for a browser sign-in.")
     @line_magic
@@ -143,6 +149,10 @@ class DatabricksMagics(Magics):
             warehouse=args.warehouse,
             http_path=args.http_path,
             var=args.var,
+            env=args.env,
+            spark=args.spark or bool(args.cluster) or args.serverless,
+            cluster=args.cluster,
+            serverless=args.serverless,
             login_timeout=args.timeout if args.timeout is not None else LOGIN_TIMEOUT,
         )
         try:
@@ -184,12 +194,30 @@ class DatabricksMagics(Magics):
             raise _friendly(exc) from None
         print(f"Signed out of {args.name}.")
 
+    @magic_arguments()
+    @argument("name", nargs="?", help="Connection to preselect (or to sign in with --from-cli).")
+    @argument(
+        "--from-cli",
+        dest="from_cli",
+        action="store_true",
+        help="Use the Databricks CLI's sign-in (`databricks auth login`) for NAME.",
+    )
+    @argument("--overwrite", action="store_true", help="With --from-cli: replace a sign-in.")
     @line_magic
     def dbx_login(self, line: str) -> Any:
         """The connection picker widget (the same as `jupyter_dbx_auth.picker()`)."""
+        args = parse_argstring(self.dbx_login, without_comment(line))
+        if args.from_cli:
+            from .cli_login import use_cli_login
+
+            try:
+                print(use_cli_login(args.name, overwrite=args.overwrite))
+            except Exception as exc:
+                raise _friendly(exc) from None
+            return None
         from .widgets import picker
 
-        return picker(line.strip() or None)
+        return picker(args.name)
 
 
 def complete_connection_names(_ipython: Any, event: Any) -> list[str]:
@@ -210,7 +238,10 @@ def complete_connection_names(_ipython: Any, event: Any) -> list[str]:
 
 
 def register(ipython: Any) -> None:
+    from .env_export import hide_from_env_magic
+
     ipython.register_magics(DatabricksMagics)
+    hide_from_env_magic(ipython)  # `%env` lists the metadata-service URL as <hidden>
     for magic in ("%dbx_connect", "%dbx_logout", "%dbx_login"):
         ipython.set_hook("complete_command", complete_connection_names, str_key=magic)
 

@@ -137,13 +137,19 @@ class PickerModel:
         self._load_sps()
         return self._say(f"Saved service principal {label.strip() or client_id}.")
 
-    def connect(self, var: str | None = None, ui: LoginUI | None = None) -> Connected | None:
+    def connect(
+        self, var: str | None = None, ui: LoginUI | None = None, *, env: bool = False
+    ) -> Connected | None:
+        """Connect the selected connection; `env` also exports it to the kernel's environment
+        (`%dbx_connect --env`)."""
         current = self.state.current()
         if current is None:
             self._say("No connection to connect to.", error=True)
             return None
         use_sp = self.state.mode == SP and self.state.sp
-        options = ConnectOptions(name=current.name, sp=self.state.sp if use_sp else None, var=var)
+        options = ConnectOptions(
+            name=current.name, sp=self.state.sp if use_sp else None, var=var, env=env
+        )
         try:
             result = connect(options, backend=self.backend, ui=ui)
         except DbxAuthError as exc:

@@ -77,6 +77,13 @@ def _config_kwargs(cache: TokenCache, host: str, **extra: Any) -> dict[str, Any]
     }
 
 
+def config(cache: TokenCache, host: str, **extra: Any) -> Any:
+    """A `databricks.sdk.config.Config` carrying the strategy (Databricks Connect takes one)."""
+    from databricks.sdk.config import Config
+
+    return Config(**_config_kwargs(cache, host, **extra))
+
+
 def workspace_client(cache: TokenCache, host: str, **extra: Any) -> Any:
     from databricks.sdk import WorkspaceClient
 

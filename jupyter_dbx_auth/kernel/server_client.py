@@ -158,6 +158,16 @@ class ServerClient:
             },
         )
 
+    def import_cli_login(self, connection: str, *, overwrite: bool = False) -> dict[str, Any]:
+        """Use the Databricks CLI's sign-in for `connection` (status, `imported_from`, `note`)."""
+        path = f"connections/{_quote(connection)}/cli-login"
+        return self._request("POST", path, json={"overwrite": overwrite})
+
+    def metadata_service(self, connection: str, client_id: str | None = None) -> dict[str, Any]:
+        """`{"url", "host", "auth_type"}`: the connection's metadata-service URL (a secret)."""
+        params = {"connection": connection, **({"client_id": client_id} if client_id else {})}
+        return self._request("GET", "metadata-service", params=params)
+
     def events(self) -> Any:
         """Yield each server-sent event's JSON data (`snapshot`, then `status` per change)."""
         import json

@@ -31,6 +31,11 @@ class Picker:
         )
         self.sp = W.Dropdown(description="Principal")
         self.var = W.Text(value="", placeholder="w / a / conn", description="Variable")
+        self.env = W.Checkbox(
+            value=False,
+            description="Also sign in WorkspaceClient(), !commands and subprocesses",
+            indent=False,
+        )
         self.connect_button = W.Button(description="Connect", button_style="primary")
         self.status = W.HTML()
         self.sp_client_id = W.Text(description="Client id")
@@ -54,8 +59,8 @@ class Picker:
         )
         self.add_form.set_title(0, "Add service principal")
         self.widget = W.VBox(
-            [self.connection, self.mode, self.sp, self.var, self.connect_button, self.add_form,
-             self.status]
+            [self.connection, self.mode, self.sp, self.var, self.env, self.connect_button,
+             self.add_form, self.status]
         )  # fmt: skip
         self._syncing = False
         self.connection.observe(self._on_connection, names="value")
@@ -122,7 +127,9 @@ class Picker:
     def on_connect(self) -> Any:
         self.connect_button.disabled = True
         try:
-            return self.model.connect(var=self.var.value.strip() or None, ui=_StatusUI(self))
+            return self.model.connect(
+                var=self.var.value.strip() or None, ui=_StatusUI(self), env=self.env.value
+            )
         finally:
             self.connect_button.disabled = False
 

@@ -16,6 +16,7 @@ from tornado.ioloop import IOLoop
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode
 
 from .._version import __version__
+from ..core.errors import DbxAuthError
 from ..core.service import LOGIN_TTL
 from .kernel_key import KernelKey, kernel_server_url
 
@@ -145,6 +146,20 @@ class DatabricksAuth(ExtensionApp):
         "than the HTTP route, and closed to other local users. Ignored where unix sockets are "
         "unavailable.",
     ).tag(config=True)
+    metadata_service = Bool(
+        True,
+        help="""Answer databricks-sdk's `metadata-service` auth type on a loopback port, so
+        `%dbx_connect NAME --env` (and `default_connection`) sign in plain `WorkspaceClient()`,
+        subprocesses, terminals and Databricks Connect. The URL carries a random secret and is
+        never logged.""",
+    ).tag(config=True)
+    default_connection = Unicode(
+        None,
+        allow_none=True,
+        help="""A connection every kernel and terminal this server starts is signed in to:
+        DATABRICKS_HOST, DATABRICKS_AUTH_TYPE=metadata-service and
+        DATABRICKS_METADATA_SERVICE_URL in their environment (needs `metadata_service`).""",
+    ).tag(config=True)
     events_keepalive = Float(
         15.0, help="Seconds between keep-alive comments on the api/events stream."
     ).tag(config=True)
@@ -188,7 +203,28 @@ class DatabricksAuth(ExtensionApp):
             dbx_auth_service=self.service,
             dbx_auth_kernel_key=self.kernel_key,
             dbx_auth_events_keepalive=self.events_keepalive,
+            dbx_auth_metadata_service=self._start_metadata_service(),
         )
+
+    def _start_metadata_service(self) -> Any:
+        from . import metadata_service as ms
+
+        self._default_env: dict[str, str] = {}
+        if not self.metadata_service:
+            if self.default_connection:
+                self.log.warning(
+                    "jupyter-dbx-auth: default_connection is ignored: metadata_service is off."
+                )
+            return None
+        listener = ms.MetadataService(self.service)
+        listener.start()
+        self._metadata = listener
+        if self.default_connection:
+            try:
+                self._default_env = ms.export_default(listener, self.default_connection, os.environ)
+            except DbxAuthError as exc:
+                self.log.warning("jupyter-dbx-auth: default_connection not exported: %s", exc)
+        return listener
 
     def _warn_about_inline_secrets(self) -> None:
         """Secrets written into Jupyter config end up wherever the config goes: traitlets logs the
@@ -283,3 +319,9 @@ class DatabricksAuth(ExtensionApp):
         listener = getattr(self, "_token_socket", None)
         if listener is not None:
             await listener.close()
+        for name, value in getattr(self, "_default_env", {}).items():
+            if os.environ.get(name) == value:
+                del os.environ[name]
+        metadata = getattr(self, "_metadata", None)
+        if metadata is not None:
+            await metadata.close()

@@ -6,10 +6,12 @@
 | api/connections                         | GET              | Jupyter or kernel key           |
 | api/connections/{name}/login            | POST             | Jupyter (XSRF) or kernel key    |
 | api/connections/{name}/logout           | POST             | Jupyter (XSRF) or kernel key    |
+| api/connections/{name}/cli-login        | GET, POST        | Jupyter (XSRF) or kernel key    |
 | api/service-principals                  | GET, POST        | Jupyter (XSRF) or kernel key    |
 | api/service-principals                  | DELETE           | Jupyter (XSRF)                  |
 | api/token                               | GET              | kernel key only                 |
 | api/events                              | GET (SSE)        | Jupyter or kernel key           |
+| api/metadata-service                    | GET              | kernel key only                 |
 | login/{name}                            | GET (HTML)       | Jupyter                         |
 | callback                                | GET (HTML)       | Jupyter                         |
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .cli_login import CliLoginHandler
 from .connections import ConnectionsHandler, LoginHandler, LogoutHandler
 from .events import EventsHandler
 from .pages import CallbackHandler, LoginStartHandler
@@ -29,14 +32,18 @@ _NAME = r"(?P<name>[^/?#]+)"
 
 
 def build_handlers() -> list[tuple[str, Any]]:
+    from ..metadata_service import MetadataUrlHandler  # imports this package's base module
+
     return [
         (r"/dbx-auth/api/version", VersionHandler),
         (r"/dbx-auth/api/connections", ConnectionsHandler),
         (rf"/dbx-auth/api/connections/{_NAME}/login", LoginHandler),
         (rf"/dbx-auth/api/connections/{_NAME}/logout", LogoutHandler),
+        (rf"/dbx-auth/api/connections/{_NAME}/cli-login", CliLoginHandler),
         (r"/dbx-auth/api/service-principals", ServicePrincipalsHandler),
         (r"/dbx-auth/api/token", TokenHandler),
         (r"/dbx-auth/api/events", EventsHandler),
+        (r"/dbx-auth/api/metadata-service", MetadataUrlHandler),
         (rf"/dbx-auth/login/{_NAME}", LoginStartHandler),
         (r"/dbx-auth/callback", CallbackHandler),
     ]
