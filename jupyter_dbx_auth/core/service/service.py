@@ -27,7 +27,7 @@ from ..broker import TokenBroker
 from ..connections import AuthMethod, Connection
 from ..errors import BadRequest, DbxAuthError, NotFound
 from ..oauth.authorize import PendingLogin
-from ..oauth.engine import OAuthEngine
+from ..oauth.engine import DEFAULT_CLIENT_ID, OAuthEngine
 from ..oauth.tokens import TokenSet, fingerprint
 from ..secret import Secret
 from ..status import State, Status
@@ -35,6 +35,7 @@ from ..store.base import SecretStore
 from .connections import Connections, OAuthApp
 from .events import EventHub
 from .identity import Identities
+from .pasted import declined, read_pasted
 from .pending import PendingLogins
 from .redirects import callback_url, normalize_public_url
 from .rejected import ForcedRefreshes
@@ -84,7 +85,7 @@ class AuthService:
         )
         self.broker = TokenBroker(
             store,
-            engine or OAuthEngine(http=http),
+            engine or OAuthEngine(http=http, environ=env),
             refresh_margin=settings.refresh_margin,
             secrets=self.service_principals,
             clock=clock,
@@ -99,6 +100,7 @@ class AuthService:
         self._last_state: dict[str, State] = {}
         self._forced = ForcedRefreshes(settings.forced_refresh_interval, clock)
         self._unsubscribe = self.broker.subscribe(self._on_status)
+        self._login_ended: list[Callable[[str], None]] = []
 
     def __repr__(self) -> str:
         return f"<AuthService store={self.store.backend!r} connections={self.names()}>"
@@ -186,7 +188,7 @@ class AuthService:
             protocol=protocol,
             host=host,
             base_url=base_url,
-            public_app=conn.client_id is None,
+            public_app=conn.client_id in (None, DEFAULT_CLIENT_ID),
         )
 
     async def begin_login(
@@ -209,18 +211,42 @@ class AuthService:
         self._audit("login", conn.name, outcome="started", user=user)
         return url
 
-    def cancel_login(self, *, user: str, state: str | None) -> None:
+    def on_login_end(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(state)` when a sign-in completes, fails or is declined (e.g. to stop
+        waiting for it on localhost:8020)."""
+        self._login_ended.append(listener)
+
+    def _ended(self, state: str | None) -> None:
+        for listener in list(self._login_ended) if state else ():
+            listener(state or "")
+
+    def cancel_login(self, *, user: str | None, state: str | None) -> None:
         """The IdP answered with an error: burn the state so it cannot complete later."""
         if state:
+            self._ended(state)
             try:
                 self.pending.take(user, state)
             except DbxAuthError:
                 pass
 
-    async def complete_login(
-        self, *, user: str, state: str | None, code: str
+    async def complete_pasted(
+        self, conn: Connection, *, user: str | None, text: object
     ) -> tuple[str, str | None]:
-        """(connection name, next URL). Raises `StateRejected` or another `DbxAuthError`."""
+        """Finish a sign-in from the address its browser ended on, pasted by a person: the same
+        checks as the callback (`complete_login`), after `parse_pasted_address` has checked that
+        the address answers the redirect URI this sign-in sent. `user` None: a kernel pastes."""
+        response = read_pasted(self.pending, conn.name, text)
+        if response.error:
+            self.cancel_login(user=user, state=response.state)
+            raise declined(response)
+        return await self.complete_login(user=user, state=response.state, code=response.code or "")
+
+    async def complete_login(
+        self, *, user: str | None, state: str | None, code: str
+    ) -> tuple[str, str | None]:
+        """(connection name, next URL). Raises `StateRejected` or another `DbxAuthError`.
+        `user` None: a kernel of this server completes it (`PendingLogins.take`)."""
+        self._ended(state)
         try:
             entry = self.pending.take(user, state)
         except DbxAuthError as exc:
@@ -388,6 +414,7 @@ class AuthService:
             log.warning("Audit log write failed (%s)", type(exc).__name__)
 
     async def aclose(self) -> None:
+        self._login_ended.clear()
         self._unsubscribe()
         self.identities.cancel()
         self.events.shutdown()

@@ -6,6 +6,7 @@
 | api/connections                         | GET              | Jupyter or kernel key           |
 | api/connections/{name}/login            | POST             | Jupyter (XSRF) or kernel key    |
 | api/connections/{name}/logout           | POST             | Jupyter (XSRF) or kernel key    |
+| api/connections/{name}/callback         | POST (paste)     | Jupyter (XSRF) or kernel key    |
 | api/service-principals                  | GET, POST        | Jupyter (XSRF) or kernel key    |
 | api/service-principals                  | DELETE           | Jupyter (XSRF)                  |
 | api/token                               | GET              | kernel key only                 |
@@ -21,6 +22,7 @@ from typing import Any
 from .connections import ConnectionsHandler, LoginHandler, LogoutHandler
 from .events import EventsHandler
 from .pages import CallbackHandler, LoginStartHandler
+from .paste import PasteHandler
 from .service_principals import ServicePrincipalsHandler
 from .token import TokenHandler
 from .version import VersionHandler
@@ -34,6 +36,7 @@ def build_handlers() -> list[tuple[str, Any]]:
         (r"/dbx-auth/api/connections", ConnectionsHandler),
         (rf"/dbx-auth/api/connections/{_NAME}/login", LoginHandler),
         (rf"/dbx-auth/api/connections/{_NAME}/logout", LogoutHandler),
+        (rf"/dbx-auth/api/connections/{_NAME}/callback", PasteHandler),
         (r"/dbx-auth/api/service-principals", ServicePrincipalsHandler),
         (r"/dbx-auth/api/token", TokenHandler),
         (r"/dbx-auth/api/events", EventsHandler),
