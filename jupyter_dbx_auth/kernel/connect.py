@@ -77,6 +77,12 @@ class LoginUI:
     def done(self) -> None:  # pragma: no cover - overridden
         pass
 
+    def paste(self, name: str, start: dict[str, Any]) -> str | None:
+        """The sign-in may end on an address the browser cannot open (`start["paste_prefix"]`,
+        `start["message"]`): the address the person pasted, or None to wait for the sign-in to
+        finish another way (the localhost:8020 hand-off, the sidebar's paste field)."""
+        return None
+
 
 def describe_expiry(token: KernelToken | None, now: float | None = None) -> str:
     if token is None:
@@ -186,8 +192,12 @@ def _first_token(
         if sp or info.method != "u2m":
             raise
     # Not signed in (or the sign-in expired): start a login and wait for the server to say ok.
-    url = backend.start_login(info.name)
-    ui.link(url, info.name)
+    start = backend.start_login(info.name)
+    ui.link(str(start.get("login_url") or ""), info.name)
+    if start.get("finish") == "paste":
+        address = ui.paste(info.name, start)
+        if address:
+            backend.paste(info.name, address)
     deadline = time.monotonic() + options.login_timeout
     started = time.monotonic()
     try:

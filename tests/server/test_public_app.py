@@ -257,3 +257,58 @@ async def test_deleted_app_means_sign_in_again_naming_the_app(remotes, emulator,
     status = await status_of(browser)
     assert status["status"] == "login_required", status
     assert "databricks-cli" in status["message"]
+
+
+@pytest.fixture
+def kernel_backend(dbx_app, server_url) -> Any:
+    """The kernel side as a kernel of this server has it: a ServerClient with the kernel key."""
+    from jupyter_dbx_auth.kernel.backends import ServerBackend, set_backend
+    from jupyter_dbx_auth.kernel.server_client import ServerClient
+
+    client = ServerClient(server_url, Secret(dbx_app.kernel_key.header().split(" ", 1)[1]))
+    backend = ServerBackend(client)
+    set_backend(backend)
+    yield backend
+    set_backend(None)
+    client.close()
+
+
+async def test_the_picker_shows_the_link_and_a_paste_box(remotes, emulator, kernel_backend):
+    from jupyter_dbx_auth.kernel.widgets import picker
+
+    view = await asyncio.to_thread(picker, "ws", backend=kernel_backend, live=False)
+    assert view.paste_box.layout.display == "none"
+    assert await asyncio.to_thread(view.on_connect) is None  # stops waiting: the cell is free
+    assert view.paste_box.layout.display == ""
+    assert "dbx-auth/login/ws" in view.paste_note.value
+    assert "http://localhost:8020/?" in view.paste_note.value
+    browser = await remotes()  # the person opens the link in their browser, elsewhere
+    page = await browser.get("dbx-auth/login/ws")
+    assert page.status_code == 302, page.text
+    location = await sign_in_async(
+        page.headers["location"], ALICE, emulator.user(ALICE)["password"]
+    )
+    view.paste_text.value = "http://localhost:8021/?code=x&state=y"  # a wrong one first
+    assert await asyncio.to_thread(view.on_paste) is None
+    assert "localhost:8020" in view.status.value and view.paste_box.layout.display == ""
+    view.paste_text.value = location
+    connected = await asyncio.to_thread(view.on_paste)
+    assert connected is not None and connected.identity == ALICE
+    assert view.paste_box.layout.display == "none" and view.paste_text.value == ""
+
+
+async def test_dbx_login_paste_finishes_a_sign_in(remotes, emulator, kernel_backend):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    browser = await remotes()
+    page = await browser.get("dbx-auth/login/ws")
+    location = await sign_in_async(
+        page.headers["location"], ALICE, emulator.user(ALICE)["password"]
+    )
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_line_magic("load_ext", "jupyter_dbx_auth")
+        await asyncio.to_thread(shell.run_line_magic, "dbx_login", f"ws --paste '{location}'")
+    finally:
+        InteractiveShell.clear_instance()
+    assert (await status_of(browser))["identity"] == ALICE
