@@ -65,6 +65,7 @@ def port_free(port: int) -> bool:
 
 
 # -- the public databricks-cli app -------------------------------------------------------------
+@pytest.mark.port8020
 def test_sdk_external_browser_signs_in_through_localhost_8020(emulator, monkeypatch):
     """The sdk's own `external-browser` auth: it listens on localhost:8020 itself; our stand-in
     browser signs in and follows the redirect there, as a person's browser would."""
