@@ -33,6 +33,8 @@ class ConnectionInfo:
     expires_at: float | None = None
     warnings: tuple[str, ...] = ()
     message: str | None = None
+    # A pending sign-in's ending, as the server planned it: {finish, paste_prefix, message}.
+    sign_in: dict[str, Any] | None = None
 
 
 class Backend(Protocol):
@@ -242,6 +244,7 @@ def _info(item: dict[str, Any]) -> ConnectionInfo:
         expires_at=item.get("expires_at"),
         warnings=tuple(item.get("warnings") or ()),
         message=item.get("message") or None,
+        sign_in=item.get("sign_in") if isinstance(item.get("sign_in"), dict) else None,
     )
 
 

@@ -194,10 +194,7 @@ def _first_token(
     # Not signed in (or the sign-in expired): start a login and wait for the server to say ok.
     start = backend.start_login(info.name)
     ui.link(str(start.get("login_url") or ""), info.name)
-    if start.get("finish") == "paste":
-        address = ui.paste(info.name, start)
-        if address:
-            backend.paste(info.name, address)
+    asked = start.get("finish") != "paste"  # a custom app's callback needs no paste
     deadline = time.monotonic() + options.login_timeout
     started = time.monotonic()
     try:
@@ -208,6 +205,13 @@ def _first_token(
             current = backend.info(info.name)
             if current.status == "ok":
                 break
+            # The browser opened the link from another machine (or 8020 was busy): the sign-in
+            # ends on an address it cannot open, which the person pastes.
+            if not asked and (current.sign_in or {}).get("finish") == "paste":
+                asked = True
+                address = ui.paste(info.name, {**start, **(current.sign_in or {})})
+                if address:
+                    backend.paste(info.name, address)
             if time.monotonic() >= deadline:
                 raise LoginRequired(
                     f"The sign-in to {info.name} did not finish within "

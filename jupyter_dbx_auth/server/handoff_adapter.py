@@ -39,11 +39,13 @@ class SignInFinish:
         self.handoff = handoff or LocalhostHandoff()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.service = service
         service.on_login_end(self._ended)
 
     async def plan(
         self,
         *,
+        connection: str,
         authorize_url: str | None,
         redirect_uri: str,
         host: str,
@@ -55,6 +57,21 @@ class SignInFinish:
 
         `authorize_url` None: a kernel asked, which shows a sign-in link for whichever browser;
         it offers the paste box (a browser on this machine is handed on before it is needed)."""
+        how = await self._plan(authorize_url, redirect_uri, host, protocol, base_url, ttl)
+        state = _state_of(authorize_url)
+        if state is not None:  # shown in the connection's status while the sign-in is pending
+            self.service.note_sign_in(connection, state, how)
+        return how
+
+    async def _plan(
+        self,
+        authorize_url: str | None,
+        redirect_uri: str,
+        host: str,
+        protocol: str,
+        base_url: str,
+        ttl: float,
+    ) -> dict[str, Any]:
         if not is_public_app_redirect(redirect_uri):
             return {"finish": "callback", "paste_prefix": None, "message": None}
         paste = {"finish": "paste", "paste_prefix": PASTE_PREFIX, "message": PASTE_MESSAGE}

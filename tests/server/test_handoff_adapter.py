@@ -18,6 +18,10 @@ PUBLIC = "http://localhost:8020"
 class Service:  # what SignInFinish uses of AuthService: the sign-in-ended notification
     def __init__(self) -> None:
         self.listeners: list[Callable[[str], None]] = []
+        self.noted: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def note_sign_in(self, name: str, state: str, how: dict[str, Any]) -> None:
+        self.noted[name] = (state, how)
 
     def on_login_end(self, listener: Callable[[str], None]) -> None:
         self.listeners.append(listener)
@@ -25,6 +29,7 @@ class Service:  # what SignInFinish uses of AuthService: the sign-in-ended notif
 
 async def plan(finish: SignInFinish, state: str, **kw: Any) -> dict[str, Any]:
     args = {
+        "connection": "ws",
         "authorize_url": f"https://dbc.example/oidc/v1/authorize?state={state}&x=1",
         "redirect_uri": PUBLIC,
         "host": "localhost:8888",
@@ -60,6 +65,7 @@ async def test_each_way_a_sign_in_ends() -> None:
         local = await plan(finish, "S3")
         assert local["finish"] == "handoff" and finish.handoff.listening
         assert finish.handoff.target_for("S3") == "http://localhost:8888/a%40b/dbx-auth/callback"
+        assert service.noted["ws"] == ("S3", local)  # shown in the status while pending
         service.listeners[0]("S3")  # the sign-in completed, failed or was declined
         await wait_until(lambda: not finish.handoff.listening)
     finally:

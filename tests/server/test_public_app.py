@@ -273,18 +273,31 @@ def kernel_backend(dbx_app, server_url) -> Any:
     client.close()
 
 
+async def connect_in_background(view: Any) -> asyncio.Task[Any]:
+    """The picker's Connect click (it waits like the cell would), until the link is shown."""
+    task = asyncio.create_task(asyncio.to_thread(view.on_connect))
+    for _ in range(200):
+        if "dbx-auth/login/ws" in view.status.value or task.done():
+            return task
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no sign-in link: {view.status.value}")
+
+
 async def test_the_picker_shows_the_link_and_a_paste_box(remotes, emulator, kernel_backend):
     from jupyter_dbx_auth.kernel.widgets import picker
 
     view = await asyncio.to_thread(picker, "ws", backend=kernel_backend, live=False)
+    connecting = await connect_in_background(view)
     assert view.paste_box.layout.display == "none"
-    assert await asyncio.to_thread(view.on_connect) is None  # stops waiting: the cell is free
-    assert view.paste_box.layout.display == ""
-    assert "dbx-auth/login/ws" in view.paste_note.value
-    assert "http://localhost:8020/?" in view.paste_note.value
     browser = await remotes()  # the person opens the link in their browser, elsewhere
     page = await browser.get("dbx-auth/login/ws")
     assert page.status_code == 302, page.text
+    status = await status_of(browser)  # the status says how this sign-in ends (sidebar too)
+    assert status["status"] == "login_pending" and status["sign_in"]["finish"] == "paste"
+    assert await asyncio.wait_for(connecting, 30) is None  # stops waiting: the cell is free
+    assert view.paste_box.layout.display == ""
+    assert "dbx-auth/login/ws" in view.paste_note.value
+    assert "http://localhost:8020/?" in view.paste_note.value
     location = await sign_in_async(
         page.headers["location"], ALICE, emulator.user(ALICE)["password"]
     )
@@ -295,6 +308,26 @@ async def test_the_picker_shows_the_link_and_a_paste_box(remotes, emulator, kern
     connected = await asyncio.to_thread(view.on_paste)
     assert connected is not None and connected.identity == ALICE
     assert view.paste_box.layout.display == "none" and view.paste_text.value == ""
+    assert (await status_of(browser))["sign_in"] is None
+
+
+async def test_the_picker_on_a_laptop_is_handed_back_without_paste(
+    laptop, emulator, kernel_backend
+):
+    from jupyter_dbx_auth.kernel.widgets import picker
+
+    view = await asyncio.to_thread(picker, "ws", backend=kernel_backend, live=False)
+    connecting = await connect_in_background(view)
+    page = await laptop.get("dbx-auth/login/ws")  # the kernel's link, in the laptop's browser
+    assert page.status_code == 302, page.text
+    location = await sign_in_async(
+        page.headers["location"], ALICE, emulator.user(ALICE)["password"]
+    )
+    handed = await laptop.http.get(location)  # localhost:8020 hands it on
+    assert (await laptop.http.get(handed.headers["location"])).status_code == 200
+    connected = await asyncio.wait_for(connecting, 30)
+    assert connected is not None and connected.identity == ALICE
+    assert view.paste_box.layout.display == "none"
 
 
 async def test_dbx_login_paste_finishes_a_sign_in(remotes, emulator, kernel_backend):

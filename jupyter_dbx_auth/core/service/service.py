@@ -101,6 +101,9 @@ class AuthService:
         self._forced = ForcedRefreshes(settings.forced_refresh_interval, clock)
         self._unsubscribe = self.broker.subscribe(self._on_status)
         self._login_ended: list[Callable[[str], None]] = []
+        # How each connection's pending sign-in ends (state, {finish, paste_prefix, message}),
+        # as the front end that started it decided: shown in its status while it is pending.
+        self._sign_ins: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def __repr__(self) -> str:
         return f"<AuthService store={self.store.backend!r} connections={self.names()}>"
@@ -144,6 +147,9 @@ class AuthService:
             "warnings": list(status.warnings) or self.broker.warnings(conn),
             "identity": self.identities.get(conn.name),
             "expires_at": cached.expires_at if cached else None,
+            "sign_in": self._sign_ins.get(conn.name, ("", None))[1]
+            if status.state is State.LOGIN_PENDING
+            else None,
         }
 
     async def list_connections(self) -> dict[str, Any]:
@@ -216,7 +222,16 @@ class AuthService:
         waiting for it on localhost:8020)."""
         self._login_ended.append(listener)
 
+    def note_sign_in(self, name: str, state: str, how: dict[str, Any]) -> None:
+        """How the pending sign-in `state` of `name` will end (`sign_in` in its status)."""
+        self._sign_ins[name] = (state, how)
+        conn = self.connections.find(name)
+        if conn is not None:
+            self._on_status(name, self.broker.status(conn))
+
     def _ended(self, state: str | None) -> None:
+        for name in [n for n, (s, _) in self._sign_ins.items() if s == state]:
+            del self._sign_ins[name]
         for listener in list(self._login_ended) if state else ():
             listener(state or "")
 

@@ -180,9 +180,12 @@ class DbxAuthMixin(ExtensionHandlerMixin):
     def service(self) -> AuthService:
         return self.settings["dbx_auth_service"]  # type: ignore[no-any-return]
 
-    async def plan_finish(self, redirect_uri: str, authorize_url: str | None) -> dict[str, Any]:
+    async def plan_finish(
+        self, connection: str, redirect_uri: str, authorize_url: str | None
+    ) -> dict[str, Any]:
         """How this sign-in ends: `finish`, `paste_prefix`, `message` (`handoff_adapter.py`)."""
         return await self.settings["dbx_auth_finish"].plan(  # type: ignore[no-any-return]
+            connection=connection,
             authorize_url=authorize_url,
             redirect_uri=redirect_uri,
             host=self.request.host,

@@ -71,7 +71,7 @@ class LoginHandler(DbxAuthAPIHandler):
             redirect_uri = self.service.redirect_uri(
                 conn, protocol="http", host="localhost", base_url=self.base_url
             )
-            finish = await self.plan_finish(redirect_uri, None)
+            finish = await self.plan_finish(conn.name, redirect_uri, None)
             self.write_json(
                 {"authorize_url": None, "login_url": path, "expires_at": None, **finish}
             )
@@ -91,7 +91,7 @@ class LoginHandler(DbxAuthAPIHandler):
                 "authorize_url": url,
                 "login_url": path,
                 "expires_at": time.time() + self.service.login_ttl,
-                **await self.plan_finish(redirect_uri, url),
+                **await self.plan_finish(conn.name, redirect_uri, url),
             }
         )
 
