@@ -345,3 +345,51 @@ async def test_dbx_login_paste_finishes_a_sign_in(remotes, emulator, kernel_back
     finally:
         InteractiveShell.clear_instance()
     assert (await status_of(browser))["identity"] == ALICE
+
+
+@pytest.fixture
+async def kernel(jp_serverapp, server_url) -> AsyncIterator[Any]:
+    """A real kernel started by this server (it inherits the kernel key and the server URL)."""
+    km = jp_serverapp.kernel_manager
+    kid = await km.start_kernel(kernel_name="python3")
+    client = km.get_kernel(kid).client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=60)
+        yield client
+    finally:
+        client.stop_channels()
+        await km.shutdown_kernel(kid, now=True)
+
+
+async def test_dbx_connect_asks_for_the_address_in_the_notebook(kernel, remotes, emulator):
+    browser = await remotes()
+    address: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    out: list[str] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    async def open_link() -> None:  # the person opens the printed link in their browser
+        page = await browser.get("dbx-auth/login/ws")
+        assert page.status_code == 302, page.text
+        password = emulator.user(ALICE)["password"]
+        address.set_result(await sign_in_async(page.headers["location"], ALICE, password))
+
+    def output(msg: dict[str, Any]) -> None:
+        data = msg["content"].get("data", {}).get("text/plain") or msg["content"].get("text", "")
+        out.append(data)
+        if "dbx-auth/login/ws" in data and not tasks:
+            tasks.append(asyncio.create_task(open_link()))
+
+    async def stdin(msg: dict[str, Any]) -> None:
+        assert "http://localhost:8020/?" in msg["content"]["prompt"]
+        kernel.input(await address)
+
+    reply = await kernel.execute_interactive(
+        "%load_ext jupyter_dbx_auth\n%dbx_connect ws --timeout 90",
+        allow_stdin=True,
+        output_hook=output,
+        stdin_hook=stdin,
+        timeout=120,
+    )
+    assert reply["content"]["status"] == "ok", "".join(out)
+    assert f"as {ALICE}" in "".join(out)
