@@ -33,6 +33,7 @@ from ..secret import Secret
 from ..status import State, Status
 from ..store.base import SecretStore
 from .connections import Connections, OAuthApp
+from .endings import SignInEndings
 from .events import EventHub
 from .identity import Identities
 from .pasted import declined, read_pasted
@@ -100,10 +101,7 @@ class AuthService:
         self._last_state: dict[str, State] = {}
         self._forced = ForcedRefreshes(settings.forced_refresh_interval, clock)
         self._unsubscribe = self.broker.subscribe(self._on_status)
-        self._login_ended: list[Callable[[str], None]] = []
-        # How each connection's pending sign-in ends (state, {finish, paste_prefix, message}),
-        # as the front end that started it decided: shown in its status while it is pending.
-        self._sign_ins: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.endings = SignInEndings()  # how pending sign-ins end; who hears that they did
 
     def __repr__(self) -> str:
         return f"<AuthService store={self.store.backend!r} connections={self.names()}>"
@@ -147,9 +145,7 @@ class AuthService:
             "warnings": list(status.warnings) or self.broker.warnings(conn),
             "identity": self.identities.get(conn.name),
             "expires_at": cached.expires_at if cached else None,
-            "sign_in": self._sign_ins.get(conn.name, ("", None))[1]
-            if status.state is State.LOGIN_PENDING
-            else None,
+            "sign_in": self.endings.how(conn.name) if status.state is State.LOGIN_PENDING else None,
         }
 
     async def list_connections(self) -> dict[str, Any]:
@@ -218,27 +214,20 @@ class AuthService:
         return url
 
     def on_login_end(self, listener: Callable[[str], None]) -> None:
-        """Call `listener(state)` when a sign-in completes, fails or is declined (e.g. to stop
-        waiting for it on localhost:8020)."""
-        self._login_ended.append(listener)
+        """`listener(state)` when a sign-in completes, fails or is declined."""
+        self.endings.subscribe(listener)
 
     def note_sign_in(self, name: str, state: str, how: dict[str, Any]) -> None:
-        """How the pending sign-in `state` of `name` will end (`sign_in` in its status)."""
-        self._sign_ins[name] = (state, how)
+        """How the pending sign-in `state` of `name` ends (`sign_in` in its status)."""
+        self.endings.note(name, state, how)
         conn = self.connections.find(name)
         if conn is not None:
             self._on_status(name, self.broker.status(conn))
 
-    def _ended(self, state: str | None) -> None:
-        for name in [n for n, (s, _) in self._sign_ins.items() if s == state]:
-            del self._sign_ins[name]
-        for listener in list(self._login_ended) if state else ():
-            listener(state or "")
-
     def cancel_login(self, *, user: str | None, state: str | None) -> None:
         """The IdP answered with an error: burn the state so it cannot complete later."""
         if state:
-            self._ended(state)
+            self.endings.ended(state)
             try:
                 self.pending.take(user, state)
             except DbxAuthError:
@@ -261,7 +250,7 @@ class AuthService:
     ) -> tuple[str, str | None]:
         """(connection name, next URL). Raises `StateRejected` or another `DbxAuthError`.
         `user` None: a kernel of this server completes it (`PendingLogins.take`)."""
-        self._ended(state)
+        self.endings.ended(state)
         try:
             entry = self.pending.take(user, state)
         except DbxAuthError as exc:
@@ -429,7 +418,7 @@ class AuthService:
             log.warning("Audit log write failed (%s)", type(exc).__name__)
 
     async def aclose(self) -> None:
-        self._login_ended.clear()
+        self.endings.clear()
         self._unsubscribe()
         self.identities.cancel()
         self.events.shutdown()
