@@ -33,6 +33,8 @@ class ConnectionInfo:
     expires_at: float | None = None
     warnings: tuple[str, ...] = ()
     message: str | None = None
+    # A pending sign-in's ending, as the server planned it: {finish, paste_prefix, message}.
+    sign_in: dict[str, Any] | None = None
 
 
 class Backend(Protocol):
@@ -46,7 +48,8 @@ class Backend(Protocol):
     def add_service_principal(
         self, name: str, client_id: str, secret: Secret, *, expires_at: Any, label: str
     ) -> None: ...
-    def start_login(self, name: str) -> str: ...
+    def start_login(self, name: str) -> dict[str, Any]: ...  # login_url, finish, paste_prefix
+    def paste(self, name: str, url: str) -> None: ...
     def logout(self, name: str) -> None: ...
 
 
@@ -127,8 +130,11 @@ class ServerBackend:
             name, client_id, secret, expires_at=expires_at, label=label
         )
 
-    def start_login(self, name: str) -> str:
-        return self.client.start_login(name)
+    def start_login(self, name: str) -> dict[str, Any]:
+        return self.client.begin_login(name)
+
+    def paste(self, name: str, url: str) -> None:
+        self.client.paste(name, url)
 
     def logout(self, name: str) -> None:
         self.client.logout(name)
@@ -213,10 +219,13 @@ class LocalBackend:
             self.broker.resolve(name), client_id, secret, expires_at=when, label=label
         )
 
-    def start_login(self, name: str) -> str:
+    def start_login(self, name: str) -> dict[str, Any]:
         from .inprocess import U2MNeedsServer
 
         raise U2MNeedsServer(f"Signing in to {name} as a user needs the Jupyter server.")
+
+    def paste(self, name: str, url: str) -> None:
+        self.start_login(name)  # the same refusal
 
     def logout(self, name: str) -> None:
         self.broker.logout(self.broker.resolve(name))
@@ -235,6 +244,7 @@ def _info(item: dict[str, Any]) -> ConnectionInfo:
         expires_at=item.get("expires_at"),
         warnings=tuple(item.get("warnings") or ()),
         message=item.get("message") or None,
+        sign_in=item.get("sign_in") if isinstance(item.get("sign_in"), dict) else None,
     )
 
 

@@ -88,6 +88,12 @@ class LoginUI:
     def done(self) -> None:  # pragma: no cover - overridden
         pass
 
+    def paste(self, name: str, start: dict[str, Any]) -> str | None:
+        """The sign-in may end on an address the browser cannot open (`start["paste_prefix"]`,
+        `start["message"]`): the address the person pasted, or None to wait for the sign-in to
+        finish another way (the localhost:8020 hand-off, the sidebar's paste field)."""
+        return None
+
 
 def describe_expiry(token: KernelToken | None, now: float | None = None) -> str:
     if token is None:
@@ -216,8 +222,9 @@ def _first_token(
         if sp or info.method != "u2m":
             raise
     # Not signed in (or the sign-in expired): start a login and wait for the server to say ok.
-    url = backend.start_login(info.name)
-    ui.link(url, info.name)
+    start = backend.start_login(info.name)
+    ui.link(str(start.get("login_url") or ""), info.name)
+    asked = start.get("finish") != "paste"  # a custom app's callback needs no paste
     deadline = time.monotonic() + options.login_timeout
     started = time.monotonic()
     try:
@@ -228,6 +235,13 @@ def _first_token(
             current = backend.info(info.name)
             if current.status == "ok":
                 break
+            # The browser opened the link from another machine (or 8020 was busy): the sign-in
+            # ends on an address it cannot open, which the person pastes.
+            if not asked and (current.sign_in or {}).get("finish") == "paste":
+                asked = True
+                address = ui.paste(info.name, {**start, **(current.sign_in or {})})
+                if address:
+                    backend.paste(info.name, address)
             if time.monotonic() >= deadline:
                 raise LoginRequired(
                     f"The sign-in to {info.name} did not finish within "

@@ -86,6 +86,16 @@ class _PrintUI:
         if self._handle is not None:
             self._handle.update({"text/plain": ""}, raw=True)
 
+    def paste(self, name: str, start: dict[str, Any]) -> str | None:
+        # The cell is busy while it waits, so no widget could answer: the notebook's own input
+        # box (stdin) takes the address. Enter alone keeps waiting (a browser on this machine is
+        # handed on to Jupyter by itself).
+        print(start.get("message") or "", file=sys.stderr)
+        try:
+            return input(f"Address starting with {start.get('paste_prefix')} (or Enter): ").strip()
+        except (EOFError, OSError, NotImplementedError):  # no stdin: wait for the sidebar
+            return None
+
 
 def _escape(text: str) -> str:
     import html
@@ -203,10 +213,29 @@ class DatabricksMagics(Magics):
         help="Use the Databricks CLI's sign-in (`databricks auth login`) for NAME.",
     )
     @argument("--overwrite", action="store_true", help="With --from-cli: replace a sign-in.")
+    @argument(
+        "--paste",
+        metavar="ADDRESS",
+        help="Finish NAME's sign-in with the address the browser ended on (quote it).",
+    )
     @line_magic
     def dbx_login(self, line: str) -> Any:
-        """The connection picker widget (the same as `jupyter_dbx_auth.picker()`)."""
+        """The connection picker widget (the same as `jupyter_dbx_auth.picker()`).
+
+        `%dbx_login NAME --paste ADDRESS`: finish NAME's sign-in with the address the browser
+        ended on (http://localhost:8020/?code=...), when it could not open it."""
         args = parse_argstring(self.dbx_login, without_comment(line))
+        if args.paste:
+            if not args.name:
+                raise DbxMagicError("Usage: %dbx_login NAME --paste ADDRESS", "Quote the address.")
+            from .backends import current_backend
+
+            try:
+                current_backend().paste(args.name, args.paste)
+            except Exception as exc:
+                raise _friendly(exc) from None
+            print(f"Signed in to {args.name}.")
+            return None
         if args.from_cli:
             from .cli_login import use_cli_login
 

@@ -126,8 +126,18 @@ class ServerClient:
 
     def start_login(self, connection: str) -> str:
         """The same-origin path of the page that starts the sign-in for a browser."""
-        body = self._request("POST", f"connections/{_quote(connection)}/login", json={})
-        return str(body.get("login_url") or "")
+        return str(self.begin_login(connection).get("login_url") or "")
+
+    def begin_login(self, connection: str) -> dict[str, Any]:
+        """`{login_url, finish, paste_prefix, message}`: the page that starts the sign-in, and
+        whether it may end by pasting an address (`finish == "paste"`)."""
+        return self._request("POST", f"connections/{_quote(connection)}/login", json={})
+
+    def paste(self, connection: str, url: str) -> dict[str, Any]:
+        """Finish a sign-in with the address its browser ended on; the connection's status."""
+        return self._request(
+            "POST", f"connections/{_quote(connection)}/callback", json={"url": url}
+        )
 
     def logout(self, connection: str) -> dict[str, Any]:
         return self._request("POST", f"connections/{_quote(connection)}/logout", json={})

@@ -14,6 +14,7 @@ import threading
 import weakref
 from typing import Any
 
+from ..core.errors import DbxAuthError, LoginRequired
 from .backends import Backend, current_backend
 from .picker_model import SP, USER, PickerModel
 
@@ -58,8 +59,17 @@ class Picker:
             selected_index=None,
         )
         self.add_form.set_title(0, "Add service principal")
+        # Shown while a sign-in may end on an address the browser cannot open (public app,
+        # browser not on this machine): the link, one sentence, the address field.
+        self.paste_note = W.HTML()
+        self.paste_text = W.Text(description="Address", placeholder="http://localhost:8020/?code=")
+        self.paste_button = W.Button(description="Finish sign-in")
+        self.paste_box = W.VBox([self.paste_note, W.HBox([self.paste_text, self.paste_button])])
+        self.paste_box.layout.display = "none"
+        self._paste_for: str | None = None
         self.widget = W.VBox(
             [self.connection, self.mode, self.sp, self.var, self.env, self.connect_button,
+             self.paste_box,
              self.add_form, self.status]
         )  # fmt: skip
         self._syncing = False
@@ -68,6 +78,7 @@ class Picker:
         self.sp.observe(self._on_sp, names="value")
         self.connect_button.on_click(lambda _b: self.on_connect())
         self.sp_save.on_click(lambda _b: self.on_save())
+        self.paste_button.on_click(lambda _b: self.on_paste())
         model.on_change = self.render
         self._stop = threading.Event()
 
@@ -132,6 +143,21 @@ class Picker:
             )
         finally:
             self.connect_button.disabled = False
+
+    def on_paste(self) -> Any:
+        """Post the pasted address to the server, then connect (now signed in)."""
+        name, url = self._paste_for, self.paste_text.value.strip()
+        self.paste_text.value = ""
+        if not name:
+            return None
+        try:
+            self.model.backend.paste(name, url)
+        except DbxAuthError as exc:
+            self.model._say(f"{exc.message} {exc.hint}".strip(), error=True)
+            return None
+        self._paste_for = None
+        self.paste_box.layout.display = "none"
+        return self.on_connect()
 
     # -- live updates -----------------------------------------------------------------------
 
@@ -218,6 +244,20 @@ class _StatusUI:
 
     def done(self) -> None:
         pass
+
+    def paste(self, name: str, start: dict[str, Any]) -> str | None:
+        import html
+
+        # A button cannot be clicked while this cell waits: show the field and stop waiting.
+        link = self.picker.status.value
+        self.picker.paste_note.value = f"{link}<div>{html.escape(start.get('message') or '')}</div>"
+        self.picker._paste_for = name
+        self.picker.paste_box.layout.display = ""
+        raise LoginRequired(
+            f"Sign in to {name} with the link above, then paste the address the browser ended on "
+            "and click Finish sign-in.",
+            hint="If the browser came back to Jupyter by itself, click Connect again.",
+        )
 
 
 def picker(name: str | None = None, *, backend: Backend | None = None, live: bool = True) -> Picker:

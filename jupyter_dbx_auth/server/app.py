@@ -28,6 +28,8 @@ SERVER_ONLY_ENV = (
     "DATABRICKS_CLIENT_SECRET",
     "DATABRICKS_TOKEN",
     "DATABRICKS_PASSWORD",
+    # A workload identity token (read by the server's own connections): a bearer credential.
+    "DATABRICKS_OIDC_TOKEN",
 )
 
 #: `core.service.ServiceSettings` field -> the trait that sets it.
@@ -193,6 +195,9 @@ class DatabricksAuth(ExtensionApp):
             audit=self._open_audit(),
         )
         self.service.reload()
+        from .handoff_adapter import SignInFinish
+
+        self.sign_in_finish = SignInFinish(self.service)  # localhost:8020, only while needed
         self._keep_secrets_from_kernels()
         self.kernel_key = KernelKey()
         # Kernels started from now on inherit the key; the URL follows once the port is bound
@@ -204,6 +209,7 @@ class DatabricksAuth(ExtensionApp):
             dbx_auth_kernel_key=self.kernel_key,
             dbx_auth_events_keepalive=self.events_keepalive,
             dbx_auth_metadata_service=self._start_metadata_service(),
+            dbx_auth_finish=self.sign_in_finish,
         )
 
     def _start_metadata_service(self) -> Any:
@@ -307,6 +313,9 @@ class DatabricksAuth(ExtensionApp):
         self.handlers.extend(build_handlers())
 
     async def stop_extension(self) -> None:
+        finish = getattr(self, "sign_in_finish", None)
+        if finish is not None:
+            await finish.aclose()
         service = getattr(self, "service", None)
         if service is not None:
             await service.aclose()

@@ -111,12 +111,12 @@ class LocalhostHandoff:
             self._targets.pop(state, None)
             self._prune()
             if not self._targets:
-                self._close()
+                await self._close()
 
     async def aclose(self) -> None:
         async with self._lock:
             self._targets.clear()
-            self._close()
+            await self._close()
 
     def _prune(self) -> None:
         now = time.monotonic()
@@ -150,10 +150,12 @@ class LocalhostHandoff:
         log.info("Listening on localhost:%s for a pending Databricks sign-in", self.port)
         return server
 
-    def _close(self) -> None:
+    async def _close(self) -> None:
         if self._server is not None:
-            self._server.stop()
-            self._server = None
+            server, self._server = self._server, None
+            server.stop()
+            # Also the browser's kept-alive connections: "closed" must mean closed.
+            await server.close_all_connections()
             log.info("Closed localhost:%s (no sign-in pending)", self.port)
 
 

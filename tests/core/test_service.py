@@ -165,7 +165,7 @@ async def test_a_rejected_token_is_replaced_once_then_rate_limited(emulator, mak
 
 
 async def test_public_url_is_the_callback_whatever_the_host_header(emulator, make_service):
-    from jupyter_dbx_auth.core.errors import BadRequest, ConfigError
+    from jupyter_dbx_auth.core.errors import ConfigError
 
     service = make_service(
         settings=ServiceSettings(public_url="https://jupyter.example.com/"),
@@ -175,11 +175,15 @@ async def test_public_url_is_the_callback_whatever_the_host_header(emulator, mak
     for host in ("evil.invalid", "localhost:8888", "jupyter.example.com"):
         uri = service.redirect_uri(custom, protocol="http", host=host, base_url="/user/a/")
         assert uri == "https://jupyter.example.com/user/a/dbx-auth/callback"
-    # The public databricks-cli app accepts loopback callbacks only: say what to do instead.
-    public_app = Connection(name="cli", host=emulator.url, method=AuthMethod.USER)
-    with pytest.raises(BadRequest) as err:
-        service.redirect_uri(public_app, protocol="http", host="localhost", base_url="/")
-    assert "oauth_client_id" in err.value.hint
+    # The public databricks-cli app registers exactly http://localhost:8020 (databricks/cli#3416):
+    # that is its redirect whatever the host (handed on from there, or pasted).
+    for client_id in (None, "databricks-cli"):
+        public_app = Connection(
+            name="cli", host=emulator.url, method=AuthMethod.USER, client_id=client_id
+        )
+        for host in ("localhost:8888", "jupyter.example.com"):
+            uri = service.redirect_uri(public_app, protocol="http", host=host, base_url="/u/")
+            assert uri == "http://localhost:8020"
     for bad in ("jupyter.example.com", "ftp://x", "https://x/path", "https://x/?q=1"):
         with pytest.raises(ConfigError):
             make_service(settings=ServiceSettings(public_url=bad))

@@ -57,6 +57,9 @@ def me_status(emu, access_token: str) -> int:
 
 def port_free(port: int) -> bool:
     with socket.socket() as s:
+        # As the sdk's listener binds (http.server reuses the address): connections an earlier
+        # test closed linger in TIME_WAIT, harmlessly; only a listener makes the port busy.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -65,6 +68,7 @@ def port_free(port: int) -> bool:
 
 
 # -- the public databricks-cli app -------------------------------------------------------------
+@pytest.mark.port8020
 def test_sdk_external_browser_signs_in_through_localhost_8020(emulator, monkeypatch):
     """The sdk's own `external-browser` auth: it listens on localhost:8020 itself; our stand-in
     browser signs in and follows the redirect there, as a person's browser would."""

@@ -10,6 +10,7 @@ from server_helpers import ETL_SP, scim_me
 
 CRYPT_KEY = "0" * 63 + "1"  # a valid 32-byte hex key; test value
 APP_SECRET = "canary-app-secret-DO-NOT-LEAK"
+OIDC_TOKEN = "canary-oidc-token-DO-NOT-LEAK"  # a workload identity token is a bearer credential
 
 
 @pytest.fixture
@@ -21,6 +22,7 @@ def jp_environ(monkeypatch, jp_environ, emulator):
     monkeypatch.setenv("DATABRICKS_HOST", emulator.url)
     monkeypatch.setenv("DATABRICKS_CLIENT_ID", sp["client_id"])
     monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", sp["secret"])
+    monkeypatch.setenv("DATABRICKS_OIDC_TOKEN", OIDC_TOKEN)
 
 
 @pytest.fixture
@@ -39,10 +41,10 @@ async def test_kernels_never_inherit_server_secrets(jp_serverapp, dbx_app, emula
             environ = f.read()
     finally:
         await km.shutdown_kernel(kernel_id, now=True)
-    for secret in (CRYPT_KEY, APP_SECRET, sp["secret"]):
+    for secret in (CRYPT_KEY, APP_SECRET, sp["secret"], OIDC_TOKEN):
         assert secret.encode() not in environ
     assert b"JUPYTER_DBX_AUTH_KERNEL_KEY=" in environ  # what kernels do get
-    for name in ("JUPYTER_DBX_AUTH_CRYPT_KEY", "DATABRICKS_CLIENT_SECRET"):
+    for name in ("JUPYTER_DBX_AUTH_CRYPT_KEY", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_OIDC_TOKEN"):
         assert name not in os.environ
 
     # The environment's connection still works: the server kept its own copy of the secret.

@@ -190,8 +190,8 @@ async def test_open_redirects_are_refused_by_the_endpoints(browser):
 
 
 async def test_non_loopback_server_without_an_app_explains(dbx_app):
-    # As with no custom app configured (the fixtures configure one for the sign-in tests).
-    conn = dataclasses.replace(dbx_app.service.get("ws"), client_id=None)
+    # A custom app and no public_url: the Host header is not trusted for the callback URL.
+    conn = dataclasses.replace(dbx_app.service.get("ws"), client_id="custom-app")
     with pytest.raises(BadRequest) as err:
         dbx_app.service.redirect_uri(
             conn, protocol="https", host="attacker.invalid", base_url=BASE_URL
@@ -201,6 +201,11 @@ async def test_non_loopback_server_without_an_app_explains(dbx_app):
     assert "attacker.invalid" not in err.value.hint + err.value.message
     uri = dbx_app.service.redirect_uri(conn, protocol="http", host="[::1]:8888", base_url="/")
     assert uri == "http://[::1]:8888/dbx-auth/callback"
+    # The public app: its one registered redirect, whatever the Host (handed on, or pasted).
+    public = dataclasses.replace(conn, client_id=None)
+    for host in ("attacker.invalid", "[::1]:8888"):
+        uri = dbx_app.service.redirect_uri(public, protocol="https", host=host, base_url="/")
+        assert uri == "http://localhost:8020"
 
 
 async def test_login_of_a_service_principal_connection_is_a_400(browser):

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 import httpx
 
 from ..connections import Connection, machine_scopes
-from ..errors import DiscoveryError, OAuthError
+from ..errors import DiscoveryError, LoginRequired, OAuthError
 from ..secret import Secret
 from . import grants
 from .authorize import PendingLogin, start_authorization
@@ -62,8 +62,13 @@ class OAuthEngine:
         clock: Callable[[], float] = time.time,
         default_client_id: str = DEFAULT_CLIENT_ID,
         timeout: float = 30.0,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self._discover = discover
+        # Where a workload identity token named by variable is read: the server passes its
+        # start-up copy, because it removes DATABRICKS_OIDC_TOKEN from its live environment
+        # (kernels inherit that one). None: the live environment.
+        self._environ = environ
         self._owns_http = http is None
         self._http = http if http is not None else httpx.AsyncClient(timeout=timeout)
         self.retry = retry or RetryPolicy()
@@ -118,7 +123,9 @@ class OAuthEngine:
     async def exchange_code(
         self, connection: Connection, pending: PendingLogin, code: str
     ) -> TokenSet:
-        request = grants.authorization_code(pending, code, client_secret=connection.client_secret)
+        request = grants.authorization_code(
+            pending, code, client_secret=connection.client_secret, scopes=connection.scopes
+        )
         return await self._token(connection, request)
 
     async def refresh(self, connection: Connection, refresh_token: Secret) -> TokenSet:
@@ -129,7 +136,22 @@ class OAuthEngine:
             client_id=self.client_id_for(connection),
             client_secret=connection.client_secret,
         )
-        tokens = await self._token(connection, request)
+        try:
+            tokens = await self._token(connection, request)
+        except OAuthError as exc:
+            if exc.error != "invalid_client":
+                raise
+            # The app the user signed in with is gone or disabled (its tokens die with it): not
+            # a service principal's secret to fix, but a sign-in to redo once the app is back.
+            app = self.client_id_for(connection)
+            raise LoginRequired(
+                f"Databricks no longer accepts the OAuth app {app!r} of connection "
+                f"{connection.name} (it was removed or disabled): sign in again.",
+                error=exc.error,
+                status=exc.status,
+                hint=f"If signing in fails too, ask an account admin whether the OAuth app "
+                f"{app!r} still exists and is enabled, then sign in again.",
+            ) from None
         if tokens.refresh_token is None:
             tokens = TokenSet(
                 access_token=tokens.access_token,
@@ -152,12 +174,15 @@ class OAuthEngine:
         return await self._token(connection, request)
 
     async def token_exchange(self, connection: Connection) -> TokenSet:
-        subject = grants.read_subject_token(connection.oidc_token_env, connection.oidc_token_file)
+        subject = grants.read_subject_token(
+            connection.oidc_token_env, connection.oidc_token_file, environ=self._environ
+        )
         request = grants.token_exchange(
             subject,
             client_id=connection.client_id,
             scopes=_m2m_scopes(connection),
-            audience=None,  # the audience is a property of the subject token, not of the request
+            # RFC 8693 `audience`: sent when configured (the SDK's `token_audience`).
+            audience=connection.token_audience,
         )
         return await self._token(connection, request)
 

@@ -9,6 +9,7 @@ and the secret values it carries, so an error message can be scrubbed of them. R
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,13 +57,19 @@ def _scope(scopes: tuple[str, ...] | list[str]) -> str | None:
 
 
 def authorization_code(
-    pending: PendingLogin, code: str, *, client_secret: Secret | None = None
+    pending: PendingLogin,
+    code: str,
+    *,
+    client_secret: Secret | None = None,
+    scopes: tuple[str, ...] | list[str] = (),
 ) -> TokenRequest:
+    # `scope` is sent on the exchange too, as Databricks' manual U2M flow does (seed 003).
     body = prepare_token_request(
         "authorization_code",
         redirect_uri=pending.redirect_uri,
         code=code,
         code_verifier=pending.verifier.reveal(),
+        scope=_scope(scopes),
     )
     body, headers, sent = _client_auth(body, pending.client_id, client_secret)
     return TokenRequest(
@@ -99,7 +106,9 @@ def client_credentials(
     return TokenRequest("client_credentials", body, headers, sent, True)
 
 
-def read_subject_token(env: str | None, file: str | None) -> Secret:
+def read_subject_token(
+    env: str | None, file: str | None, *, environ: Mapping[str, str] | None = None
+) -> Secret:
     """The external OIDC token for workload identity federation.
 
     Read on EVERY exchange, never cached: Kubernetes rewrites projected service-account tokens in
@@ -120,7 +129,7 @@ def read_subject_token(env: str | None, file: str | None) -> Secret:
             )
         return Secret(text)
     if env:
-        value = os.environ.get(env, "").strip()
+        value = (os.environ if environ is None else environ).get(env, "").strip()
         if not value:
             raise CredentialsMissing(
                 f"The environment variable {env} holding the workload identity token is not set.",

@@ -11,7 +11,14 @@ from .connections import OAuthApp
 from .events import QUEUE_SIZE, EventHub
 from .identity import identity_from_scim, scim_me_url
 from .pending import LOGIN_TTL, StateRejected, TooManyLogins
-from .redirects import CALLBACK_PATH, DOCS_URL, default_next, host_is_loopback, safe_next
+from .redirects import (
+    CALLBACK_PATH,
+    DOCS_URL,
+    PUBLIC_APP_REDIRECT,
+    default_next,
+    host_is_loopback,
+    safe_next,
+)
 from .service import AuthService
 from .settings import ServiceSettings
 
@@ -19,6 +26,7 @@ __all__ = [
     "CALLBACK_PATH",
     "DOCS_URL",
     "LOGIN_TTL",
+    "PUBLIC_APP_REDIRECT",
     "QUEUE_SIZE",
     "AuthService",
     "BadRequest",

@@ -119,8 +119,16 @@ class PendingLogins(Generic[P]):
             )
         self._entries[_digest(state)] = Entry(user, connection, pending, next_url, now, client)
 
-    def take(self, user: str, state: str | None) -> Entry[P]:
-        """The entry for `state`, removed: whatever the outcome, a state works once."""
+    def peek(self, state: str) -> Entry[P] | None:
+        """The entry for `state`, left in place and unchecked (to learn its redirect URI)."""
+        return self._entries.get(_digest(state))
+
+    def take(self, user: str | None, state: str | None) -> Entry[P]:
+        """The entry for `state`, removed: whatever the outcome, a state works once.
+
+        `user` None: the caller is a kernel of this server (kernel key), which pastes for the
+        person at the notebook whichever Jupyter user opened the sign-in page; it can already get
+        every connection's access tokens, so the binding protects nothing more from it."""
         if not state:
             raise StateRejected("The sign-in response carries no state.", "missing")
         entry = self._entries.pop(_digest(state), None)
@@ -128,7 +136,7 @@ class PendingLogins(Generic[P]):
             raise StateRejected("This sign-in response is unknown or was already used.", "unknown")
         if self._clock() - entry.created > self.ttl:
             raise StateRejected("This sign-in took too long and expired.", "expired")
-        if entry.user != user:
+        if user is not None and entry.user != user:
             raise StateRejected("This sign-in was started by another Jupyter user.", "other_user")
         return entry
 

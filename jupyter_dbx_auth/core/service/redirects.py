@@ -18,6 +18,8 @@ from ..errors import BadRequest, ConfigError
 from ..hosts import is_loopback
 
 CALLBACK_PATH = "dbx-auth/callback"
+#: The one redirect Databricks registers for its public `databricks-cli` app (databricks/cli#3416).
+PUBLIC_APP_REDIRECT = "http://localhost:8020"
 DOCS_URL = "https://github.com/jupyter-dbx-auth/jupyter-dbx-auth/blob/main/docs/oauth-app.md"
 
 
@@ -89,20 +91,14 @@ def callback_url(
     """The redirect URI to send to the IdP for a sign-in the browser started at `host`.
 
     `public_app`: the sign-in uses Databricks' public `databricks-cli` app, which accepts
-    loopback callbacks only."""
+    exactly `http://localhost:8020`: the browser is handed on from there to our callback when it
+    runs on this machine (`server/localhost_handoff.py`), else the person pastes the address."""
     if redirect_url:
         return redirect_url
+    if public_app:
+        return PUBLIC_APP_REDIRECT
     if public_url:
-        url = f"{public_url}{base_url}{CALLBACK_PATH}"
-        if public_app and not host_is_loopback(public_url.partition("://")[2]):
-            raise BadRequest(
-                "Signing in from a server reached at a non-loopback address needs a custom "
-                "Databricks OAuth app: the public databricks-cli app only accepts localhost "
-                "callbacks.",
-                hint=f"Register an OAuth app with redirect URL {url} and set "
-                f"c.DatabricksAuth.oauth_client_id; see {DOCS_URL}.",
-            )
-        return url
+        return f"{public_url}{base_url}{CALLBACK_PATH}"
     if host_is_loopback(host):
         return f"{protocol}://{host}{base_url}{CALLBACK_PATH}"
     raise BadRequest(

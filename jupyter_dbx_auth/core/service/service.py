@@ -27,14 +27,16 @@ from ..broker import TokenBroker
 from ..connections import AuthMethod, Connection
 from ..errors import BadRequest, DbxAuthError, NotFound
 from ..oauth.authorize import PendingLogin
-from ..oauth.engine import OAuthEngine
+from ..oauth.engine import DEFAULT_CLIENT_ID, OAuthEngine
 from ..oauth.tokens import TokenSet, fingerprint
 from ..secret import Secret
 from ..status import State, Status
 from ..store.base import SecretStore
 from .connections import Connections, OAuthApp
+from .endings import SignInEndings
 from .events import EventHub
 from .identity import Identities
+from .pasted import declined, read_pasted
 from .pending import PendingLogins
 from .redirects import callback_url, normalize_public_url
 from .rejected import ForcedRefreshes
@@ -84,7 +86,7 @@ class AuthService:
         )
         self.broker = TokenBroker(
             store,
-            engine or OAuthEngine(http=http),
+            engine or OAuthEngine(http=http, environ=env),
             refresh_margin=settings.refresh_margin,
             secrets=self.service_principals,
             clock=clock,
@@ -99,6 +101,7 @@ class AuthService:
         self._last_state: dict[str, State] = {}
         self._forced = ForcedRefreshes(settings.forced_refresh_interval, clock)
         self._unsubscribe = self.broker.subscribe(self._on_status)
+        self.endings = SignInEndings()  # how pending sign-ins end; who hears that they did
 
     def __repr__(self) -> str:
         return f"<AuthService store={self.store.backend!r} connections={self.names()}>"
@@ -142,6 +145,7 @@ class AuthService:
             "warnings": list(status.warnings) or self.broker.warnings(conn),
             "identity": self.identities.get(conn.name),
             "expires_at": cached.expires_at if cached else None,
+            "sign_in": self.endings.how(conn.name) if status.state is State.LOGIN_PENDING else None,
         }
 
     async def list_connections(self) -> dict[str, Any]:
@@ -186,7 +190,7 @@ class AuthService:
             protocol=protocol,
             host=host,
             base_url=base_url,
-            public_app=conn.client_id is None,
+            public_app=conn.client_id in (None, DEFAULT_CLIENT_ID),
         )
 
     async def begin_login(
@@ -209,18 +213,44 @@ class AuthService:
         self._audit("login", conn.name, outcome="started", user=user)
         return url
 
-    def cancel_login(self, *, user: str, state: str | None) -> None:
+    def on_login_end(self, listener: Callable[[str], None]) -> None:
+        """`listener(state)` when a sign-in completes, fails or is declined."""
+        self.endings.subscribe(listener)
+
+    def note_sign_in(self, name: str, state: str, how: dict[str, Any]) -> None:
+        """How the pending sign-in `state` of `name` ends (`sign_in` in its status)."""
+        self.endings.note(name, state, how)
+        conn = self.connections.find(name)
+        if conn is not None:
+            self._on_status(name, self.broker.status(conn))
+
+    def cancel_login(self, *, user: str | None, state: str | None) -> None:
         """The IdP answered with an error: burn the state so it cannot complete later."""
         if state:
+            self.endings.ended(state)
             try:
                 self.pending.take(user, state)
             except DbxAuthError:
                 pass
 
-    async def complete_login(
-        self, *, user: str, state: str | None, code: str
+    async def complete_pasted(
+        self, conn: Connection, *, user: str | None, text: object
     ) -> tuple[str, str | None]:
-        """(connection name, next URL). Raises `StateRejected` or another `DbxAuthError`."""
+        """Finish a sign-in from the address its browser ended on, pasted by a person: the same
+        checks as the callback (`complete_login`), after `parse_pasted_address` has checked that
+        the address answers the redirect URI this sign-in sent. `user` None: a kernel pastes."""
+        response = read_pasted(self.pending, conn.name, text)
+        if response.error:
+            self.cancel_login(user=user, state=response.state)
+            raise declined(response)
+        return await self.complete_login(user=user, state=response.state, code=response.code or "")
+
+    async def complete_login(
+        self, *, user: str | None, state: str | None, code: str
+    ) -> tuple[str, str | None]:
+        """(connection name, next URL). Raises `StateRejected` or another `DbxAuthError`.
+        `user` None: a kernel of this server completes it (`PendingLogins.take`)."""
+        self.endings.ended(state)
         try:
             entry = self.pending.take(user, state)
         except DbxAuthError as exc:
@@ -388,6 +418,7 @@ class AuthService:
             log.warning("Audit log write failed (%s)", type(exc).__name__)
 
     async def aclose(self) -> None:
+        self.endings.clear()
         self._unsubscribe()
         self.identities.cancel()
         self.events.shutdown()

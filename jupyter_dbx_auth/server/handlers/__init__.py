@@ -7,6 +7,7 @@
 | api/connections/{name}/login            | POST             | Jupyter (XSRF) or kernel key    |
 | api/connections/{name}/logout           | POST             | Jupyter (XSRF) or kernel key    |
 | api/connections/{name}/cli-login        | GET, POST        | Jupyter (XSRF) or kernel key    |
+| api/connections/{name}/callback         | POST (paste)     | Jupyter (XSRF) or kernel key    |
 | api/service-principals                  | GET, POST        | Jupyter (XSRF) or kernel key    |
 | api/service-principals                  | DELETE           | Jupyter (XSRF)                  |
 | api/token                               | GET              | kernel key only                 |
@@ -24,6 +25,7 @@ from .cli_login import CliLoginHandler
 from .connections import ConnectionsHandler, LoginHandler, LogoutHandler
 from .events import EventsHandler
 from .pages import CallbackHandler, LoginStartHandler
+from .paste import PasteHandler
 from .service_principals import ServicePrincipalsHandler
 from .token import TokenHandler
 from .version import VersionHandler
@@ -40,6 +42,7 @@ def build_handlers() -> list[tuple[str, Any]]:
         (rf"/dbx-auth/api/connections/{_NAME}/login", LoginHandler),
         (rf"/dbx-auth/api/connections/{_NAME}/logout", LogoutHandler),
         (rf"/dbx-auth/api/connections/{_NAME}/cli-login", CliLoginHandler),
+        (rf"/dbx-auth/api/connections/{_NAME}/callback", PasteHandler),
         (r"/dbx-auth/api/service-principals", ServicePrincipalsHandler),
         (r"/dbx-auth/api/token", TokenHandler),
         (r"/dbx-auth/api/events", EventsHandler),

@@ -180,6 +180,20 @@ class DbxAuthMixin(ExtensionHandlerMixin):
     def service(self) -> AuthService:
         return self.settings["dbx_auth_service"]  # type: ignore[no-any-return]
 
+    async def plan_finish(
+        self, connection: str, redirect_uri: str, authorize_url: str | None
+    ) -> dict[str, Any]:
+        """How this sign-in ends: `finish`, `paste_prefix`, `message` (`handoff_adapter.py`)."""
+        return await self.settings["dbx_auth_finish"].plan(  # type: ignore[no-any-return]
+            connection=connection,
+            authorize_url=authorize_url,
+            redirect_uri=redirect_uri,
+            host=self.request.host,
+            protocol=self.request.protocol,
+            base_url=self.base_url,
+            ttl=self.service.login_ttl,
+        )
+
 
 class DbxAuthAPIHandler(ErrorReplies, DbxAuthMixin, APIHandler):
     """JSON API base for Jupyter and kernel callers (see the module docstring)."""

@@ -67,7 +67,14 @@ class LoginHandler(DbxAuthAPIHandler):
                     f"Connection {conn.name} does not sign in users.",
                     "Add a service principal secret instead.",
                 )
-            self.write_json({"authorize_url": None, "login_url": path, "expires_at": None})
+            # The browser that opens `login_url` decides the hand-off; a kernel offers paste.
+            redirect_uri = self.service.redirect_uri(
+                conn, protocol="http", host="localhost", base_url=self.base_url
+            )
+            finish = await self.plan_finish(conn.name, redirect_uri, None)
+            self.write_json(
+                {"authorize_url": None, "login_url": path, "expires_at": None, **finish}
+            )
             return
         redirect_uri = self.service.redirect_uri(
             conn, protocol=self.request.protocol, host=self.request.host, base_url=self.base_url
@@ -84,6 +91,7 @@ class LoginHandler(DbxAuthAPIHandler):
                 "authorize_url": url,
                 "login_url": path,
                 "expires_at": time.time() + self.service.login_ttl,
+                **await self.plan_finish(conn.name, redirect_uri, url),
             }
         )
 

@@ -87,6 +87,7 @@ class LoginStartHandler(DbxAuthPageHandler):
             )
         except DbxAuthError as exc:
             return self.fail(exc.message, exc.hint)
+        await self.plan_finish(conn.name, redirect_uri, url)  # listen on localhost:8020 if it helps
         self.redirect(url)
 
 
