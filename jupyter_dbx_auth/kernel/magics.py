@@ -231,7 +231,8 @@ class DatabricksMagics(Magics):
             from .backends import current_backend
 
             try:
-                current_backend().paste(args.name, args.paste)
+                # IPython's argument parser keeps the quotes around a quoted value.
+                current_backend().paste(args.name, args.paste.strip().strip("'\""))
             except Exception as exc:
                 raise _friendly(exc) from None
             print(f"Signed in to {args.name}.")
