@@ -19,6 +19,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 
 from ...core.errors import DbxAuthError
+from ...core.oauth.idp_errors import describe
 from ..pending import StateRejected, TooManyLogins
 from ..redirects import default_next, safe_next
 from .base import AUTH_RESOURCE, DbxAuthMixin
@@ -29,7 +30,7 @@ _TEMPLATES = jinja2.Environment(
 )
 #: BroadcastChannel name the JupyterLab extension listens on.
 CHANNEL = "jupyter-dbx-auth"
-_MAX_SHOWN = 300  # characters of IdP-provided text shown on an error page
+_MAX_SHOWN = 300  # characters of a message shown on an error page
 
 
 class DbxAuthPageHandler(DbxAuthMixin, JupyterHandler):
@@ -57,8 +58,17 @@ class DbxAuthPageHandler(DbxAuthMixin, JupyterHandler):
         )
         self.finish(html)
 
-    def fail(self, message: str, hint: str = "") -> None:
-        self.render_page("callback_error.html", 400, message=message[:_MAX_SHOWN], hint=hint)
+    def fail(
+        self, message: str, hint: str = "", *, code: str | None = None, idp_text: str | None = None
+    ) -> None:
+        self.render_page(
+            "callback_error.html",
+            400,
+            message=message[:_MAX_SHOWN],
+            hint=hint,
+            code=code,
+            idp_text=idp_text,
+        )
 
     def user_name(self) -> str:
         return str(getattr(self.current_user, "username", "") or "")
@@ -102,16 +112,9 @@ class CallbackHandler(DbxAuthPageHandler):
                     self.service.pending.take(self.user_name(), state)
                 except StateRejected:
                     pass
-            described = self.get_query_argument("error_description", "") or ""
-            text = f"Databricks refused the sign-in: {error}"
-            if described:
-                text += f" ({described[:_MAX_SHOWN]})"
-            hint = (
-                "You declined access; start the sign-in again to grant it."
-                if error == "access_denied"
-                else "Start the sign-in again; if it keeps failing, check the OAuth app."
-            )
-            return self.fail(text, hint)
+            # Known RFC 6749 codes in our words; the IdP's free text only labelled as its own.
+            said = describe(error, self.get_query_argument("error_description", None))
+            return self.fail(said.message, said.hint, code=said.code, idp_text=said.idp_text)
         code = self.get_query_argument("code", None)
         if not code or len(code) > 4096:
             return self.fail("The sign-in response has no authorization code.", "Start again.")
