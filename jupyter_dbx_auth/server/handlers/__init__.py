@@ -10,7 +10,8 @@
 | api/service-principals                  | DELETE           | Jupyter (XSRF)                  |
 | api/token                               | GET              | kernel key only                 |
 | api/events                              | GET (SSE)        | Jupyter or kernel key           |
-| login/{name}                            | GET (HTML)       | Jupyter                         |
+| login/{name}                            | GET (HTML)       | Jupyter (a page with a button)  |
+| login/{name}                            | POST (form)      | Jupyter (XSRF): starts sign-in  |
 | callback                                | GET (HTML)       | Jupyter                         |
 """
 

@@ -1,4 +1,4 @@
-"""HTML pages the browser itself visits: the OAuth callback and the login-start link.
+"""HTML pages the browser itself visits: the OAuth callback and the login-start page.
 
 Both are Jupyter-authenticated (`@tornado.web.authenticated` redirects a browser without the
 cookie to the login page) and authorized for `write` on `dbx-auth`: they change state.
@@ -35,13 +35,14 @@ _MAX_SHOWN = 300  # characters of a message shown on an error page
 
 class DbxAuthPageHandler(DbxAuthMixin, JupyterHandler):
     _nonce = ""
+    form_action = "'none'"  # pages with a form say where it may post
 
     @property
     def content_security_policy(self) -> str:
         return (
             "default-src 'none'; "
             f"script-src 'nonce-{self._nonce}'; style-src 'unsafe-inline'; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+            f"frame-ancestors 'none'; base-uri 'none'; form-action {self.form_action}"
         )
 
     def set_default_headers(self) -> None:
@@ -75,12 +76,40 @@ class DbxAuthPageHandler(DbxAuthMixin, JupyterHandler):
 
 
 class LoginStartHandler(DbxAuthPageHandler):
-    """`GET dbx-auth/login/{name}[?next=PATH]`: start a login for this browser's user, redirect."""
+    """`dbx-auth/login/{name}[?next=PATH]`: the sign-in link kernels print.
+
+    GET only shows a page with a button; the button POSTs (with `_xsrf`) and only the POST starts a
+    sign-in, bound to this browser's Jupyter user. A GET that started one would let any site start
+    sign-ins in the user's name by a plain link or redirect (issue 9, finding 2).
+    """
+
+    form_action = "'self'"  # the page's one form posts back here
 
     @tornado.web.authenticated
     @authorized("write", resource=AUTH_RESOURCE)
     async def get(self, name: str) -> None:
         raw_next = self.get_query_argument("next", None, strip=False)
+        next_url = safe_next(raw_next, self.base_url)
+        if raw_next and next_url is None:
+            return self.fail("The page to return to is not on this Jupyter server.")
+        try:
+            conn = self.service.get(name)
+        except DbxAuthError as exc:
+            return self.fail(exc.message, exc.hint)
+        self.render_page(
+            "login_start.html",
+            connection=conn.name,
+            host=conn.host,
+            action=self.request.path,
+            xsrf=self.xsrf_token.decode("ascii"),
+            next_url=next_url or "",
+        )
+
+    @tornado.web.authenticated
+    @authorized("write", resource=AUTH_RESOURCE)
+    async def post(self, name: str) -> None:
+        # XSRF was checked before this runs (JupyterHandler.prepare, as for every POST).
+        raw_next = self.get_body_argument("next", None, strip=False)
         next_url = safe_next(raw_next, self.base_url)
         if raw_next and next_url is None:
             return self.fail("The page to return to is not on this Jupyter server.")
@@ -94,7 +123,7 @@ class LoginStartHandler(DbxAuthPageHandler):
             )
         except (DbxAuthError, TooManyLogins) as exc:
             return self.fail(getattr(exc, "message", str(exc)), getattr(exc, "hint", ""))
-        self.redirect(url)
+        self.render_page("login_continue.html", connection=conn.name, authorize_url=url)
 
 
 class CallbackHandler(DbxAuthPageHandler):
