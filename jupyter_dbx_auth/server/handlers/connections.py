@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from urllib.parse import quote
 
+from ...core.validation import MAX_PATH, text
 from ..redirects import safe_next
 from .base import KERNEL_PRINCIPAL, ApiError, DbxAuthAPIHandler, jupyter_or_kernel
 
@@ -42,9 +43,8 @@ class LoginHandler(DbxAuthAPIHandler):
     async def post(self, name: str) -> None:
         conn = self.service.get(name)
         body = self.json_body()
-        raw_next = body.get("next")
-        if raw_next is not None and not isinstance(raw_next, str):
-            raise ApiError(400, "`next` must be a string path.", 'Send e.g. {"next": "/lab"}.')
+        # Checked as text first: a lone surrogate would otherwise fail in quote() below (500).
+        raw_next = text(body.get("next"), "next", max_len=MAX_PATH, example='"/lab"')
         next_url = safe_next(raw_next, self.base_url)
         if raw_next and next_url is None:
             raise ApiError(

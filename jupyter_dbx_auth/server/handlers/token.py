@@ -23,7 +23,8 @@ from typing import Any, NoReturn
 from jupyter_server.auth.decorator import allow_unauthenticated
 from tornado import web
 
-from ...core import errors
+from ...core import errors, validation
+from ...core.validation import MAX_SECRET, text
 from ..kernel_key import SCHEME, KernelKey, presented_key
 from ..pending import StateRejected, TooManyLogins
 from ..service import DbxAuthService
@@ -64,12 +65,14 @@ async def issue_token(
             "Only kernels started by this Jupyter server can use this endpoint; restart the "
             "kernel if the server was restarted.",
         )
-    conn = service.get(query.get("connection"))
-    client_id = query.get("client_id")
+    # Query values checked as text (bounded, printable) before they reach the store or the IdP.
+    conn = service.get(text(query.get("connection"), "connection"))
+    client_id = validation.client_id(query.get("client_id"))
     if client_id:
         conn = service.sp_connection(conn, client_id)
     if query.get("refresh", "") in ("1", "true"):
-        tokens = await service.replace_rejected(conn, query.get("rejected"))
+        rejected = text(query.get("rejected"), "rejected", max_len=MAX_SECRET)
+        tokens = await service.replace_rejected(conn, rejected)
     else:
         tokens = await service.token(conn)
     return {
