@@ -65,6 +65,13 @@ async def test_canary_and_refresh_token_never_leave(
             else kernel_client.post("dbx-auth/api/service-principals", json=body)
         )
         assert r.status_code == 400
+    # The real secret too: saved (so it travels to the server and is stored) and used for a
+    # token; before, it was never sent, so searching for it below could not fail.
+    body = {"connection": "etl", "client_id": sp["client_id"], "client_secret": sp["secret"]}
+    r = await browser.post("dbx-auth/api/service-principals", body)
+    assert r.status_code == 201, r.text
+    r = await kernel_client.get("dbx-auth/api/token", params={"connection": "etl"})
+    assert r.status_code == 200, r.text
     await login(browser, emulator)
     refresh = dbx_app.service.store.get("u2m", "ws")["refresh_token"]
     assert refresh

@@ -35,7 +35,10 @@ async def test_anonymous_is_refused_everywhere(server_url, method, path):
         assert urlsplit(r.headers["Location"]).path == f"{BASE_URL}login"
     else:
         assert r.status_code == 403, (r.status_code, r.text)
-        assert "token" not in r.text.lower() or "access_token" not in r.text
+        # A refusal says so in JSON and carries nothing token-like (the old `or` here could not
+        # fail unless both words appeared).
+        assert r.json().get("message"), r.text
+        assert "access_token" not in r.text and "refresh_token" not in r.text
 
 
 @pytest.mark.parametrize(("method", "path"), WRITES)
