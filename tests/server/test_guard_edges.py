@@ -37,3 +37,37 @@ def test_kernel_key_never_shows_itself_and_refuses_undecodable_candidates():
     assert key.matches("\ud800") is False
     assert key.matches("k" * 42 + "\udfff") is False
     assert key.matches("k" * 43) is True
+
+
+def test_a_sign_in_is_valid_up_to_its_ttl_inclusive_even_when_others_start():
+    now = [0.0]
+    reg: PendingLogins[str] = PendingLogins(ttl=600, clock=lambda: now[0])
+    reg.add("alice", "ws", "s1", "p1")
+    now[0] = 600.0  # exactly the TTL: not yet expired
+    reg.add("bob", "ws", "s2", "p2")  # purges expired entries first
+    assert reg.take("alice", "s1").connection == "ws"
+
+
+def test_the_server_wide_bound_is_exact_and_said_in_words():
+    from jupyter_dbx_auth.server.pending import TooManyLogins
+
+    reg: PendingLogins[str] = PendingLogins(total=2)
+    reg.add("u1", "ws", "s1", "p")
+    reg.add("u2", "ws", "s2", "p")
+    try:
+        reg.add("u3", "ws", "s3", "p")
+    except TooManyLogins as exc:
+        # Shown to the person on the sign-in page (pages.py uses str(exc)).
+        assert str(exc) == "Too many sign-ins are in progress on this server."
+    else:
+        raise AssertionError("a third sign-in was accepted with total=2")
+    assert len(reg) == 2
+
+
+def test_loopback_host_headers_with_and_without_a_port():
+    from jupyter_dbx_auth.server.redirects import host_is_loopback
+
+    for host in ("localhost", "127.0.0.1", "localhost:8888", "[::1]:8888", "[::1]", "::1"):
+        assert host_is_loopback(host), host
+    for host in ("example.com", "example.com:8888", "[2001:db8::1]:80", "", ":8888"):
+        assert not host_is_loopback(host), host
