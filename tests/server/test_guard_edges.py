@@ -71,3 +71,50 @@ def test_loopback_host_headers_with_and_without_a_port():
         assert host_is_loopback(host), host
     for host in ("example.com", "example.com:8888", "[2001:db8::1]:80", "", ":8888"):
         assert not host_is_loopback(host), host
+
+
+def test_each_refusal_says_exactly_what_happened():
+    """The callback page shows these messages; the reason goes to the audit log."""
+    now = [0.0]
+    reg: PendingLogins[str] = PendingLogins(ttl=600, clock=lambda: now[0])
+    reg.add("alice", "ws", "mine", "p")
+    reg.add("alice", "ws", "late", "p")
+    cases = [
+        ("alice", None, "The sign-in response carries no state.", "missing"),
+        ("alice", "forged", "This sign-in response is unknown or was already used.", "unknown"),
+        ("mallory", "mine", "This sign-in was started by another Jupyter user.", "other_user"),
+        ("alice", "mine", "This sign-in response is unknown or was already used.", "unknown"),
+    ]
+    for user, state, message, reason in cases:
+        try:
+            reg.take(user, state)
+        except StateRejected as exc:
+            assert (exc.message, exc.reason) == (message, reason)
+        else:
+            raise AssertionError(f"{state!r} was accepted")
+    now[0] = 600.0001
+    try:
+        reg.take("alice", "late")
+    except StateRejected as exc:
+        assert (exc.message, exc.reason) == ("This sign-in took too long and expired.", "expired")
+    else:
+        raise AssertionError("an expired sign-in was accepted")
+
+
+def test_take_accepts_exactly_at_the_ttl_and_any_text_as_state():
+    now = [0.0]
+    reg: PendingLogins[str] = PendingLogins(ttl=600, clock=lambda: now[0])
+    reg.add("alice", "ws", "s", "p")
+    now[0] = 600.0
+    assert reg.take("alice", "s").connection == "ws"
+    try:
+        reg.take("alice", "\ud800")  # not encodable: still a plain "unknown", no crash
+    except StateRejected as exc:
+        assert exc.reason == "unknown"
+
+
+def test_safe_next_has_its_own_length_bound():
+    from jupyter_dbx_auth.server.redirects import safe_next
+
+    assert safe_next("/a/" + "x" * 2045, "/a/") == "/a/" + "x" * 2045  # 2048: the bound
+    assert safe_next("/a/" + "x" * 2046, "/a/") is None
