@@ -16,6 +16,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jupyter_dbx_auth.emulator.harness import EmulatorProcess
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO / ".demo"
@@ -98,6 +102,14 @@ def banner(lab_url: str, emulator_url: str, config: dict) -> str:
     return "\n".join(lines)
 
 
+def start_emulator(ip: str, port: int, apps: dict[str, list[str]]) -> EmulatorProcess:
+    """The demo's emulator: no admin endpoint (fault knobs are for tests, and the demo's emulator
+    is reachable by anyone who can reach `ip`)."""
+    from jupyter_dbx_auth.emulator.harness import EmulatorProcess
+
+    return EmulatorProcess(host=ip, port=port, apps=apps, admin=False).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ip", default="127.0.0.1")
@@ -105,13 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--emulator-port", type=int, default=8765)
     args = parser.parse_args(argv)
 
-    from jupyter_dbx_auth.emulator.harness import EmulatorProcess
-
     DEMO_DIR.mkdir(mode=0o700, exist_ok=True)
     shutil.rmtree(DEMO_DIR / "store", ignore_errors=True)
-    emulator = EmulatorProcess(
-        host=args.ip, port=args.emulator_port, apps={DEMO_APP: demo_redirects(args)}
-    ).start()
+    emulator = start_emulator(args.ip, args.emulator_port, {DEMO_APP: demo_redirects(args)})
     lab: subprocess.Popen[bytes] | None = None
     try:
         cfg_path = DEMO_DIR / "databrickscfg"

@@ -7,8 +7,12 @@ Entries are for people answering "who used which connection when", so they must 
 place where tokens pile up: every value passes `scrub()`, which strips anything that looks like a
 credential (a `Secret`, a JWT, a Databricks token, a bearer header, a long opaque string, any
 string under a key named like *token*/*secret*/*password*) and the entry says how many values were
-stripped. The file is 0600, rotated by size (`path`, `path.1` ... `path.<backups>`), and written
-under a file lock so that two Jupyter servers of one user can share it.
+stripped. Identifier fields (`IDENTIFIER_FIELDS`: who and what an entry is about) skip only the
+long-opaque-run guess: a Jupyter user without a name is a 32-hex id, which that guess would take for
+a token, and an entry without its user answers nothing; real credential shapes are still stripped.
+A warning is logged only when something was stripped. The file is 0600, rotated by size (`path`,
+`path.1` ... `path.<backups>`), and written under a file lock so that two Jupyter servers of one
+user can share it.
 """
 
 from __future__ import annotations
@@ -47,14 +51,18 @@ _PATTERNS = [
 ]
 # Long opaque runs (refresh tokens are opaque). UUIDs (client ids, account ids) are not secrets.
 _OPAQUE = re.compile(r"[A-Za-z0-9_~-]{32,}")
+#: Fields naming who or what an entry is about; see the module docstring.
+IDENTIFIER_FIELDS = frozenset({"user", "connection", "identity", "client_id"})
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-def _scrub_text(text: str) -> tuple[str, int]:
+def _scrub_text(text: str, *, identifier: bool = False) -> tuple[str, int]:
     count = 0
     for pattern in _PATTERNS:
         text, n = pattern.subn(REDACTED, text)
         count += n
+    if identifier:
+        return text, count
 
     def opaque(match: re.Match[str]) -> str:
         nonlocal count
@@ -76,7 +84,7 @@ def scrub(value: Any, *, field: str | None = None) -> tuple[Any, int]:
     if field is not None and _SENSITIVE_KEY.search(field):
         return REDACTED, 1
     if isinstance(value, str):
-        return _scrub_text(value)
+        return _scrub_text(value, identifier=field in IDENTIFIER_FIELDS)
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         total = 0
@@ -148,7 +156,7 @@ class AuditLog:
             ("detail", detail),
         ):
             if value is not None:
-                entry[name], n = scrub(value)
+                entry[name], n = scrub(value, field=name)
                 redacted += n
         if redacted:
             entry["redacted"] = redacted

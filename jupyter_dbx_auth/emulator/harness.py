@@ -8,7 +8,8 @@
     emu.stop()
 
 The knobs go through the admin endpoint, which only exists because this harness passes the
-process a fresh random admin key.
+process a fresh random admin key. `EmulatorProcess(admin=False)` (what `make demo` uses) starts it
+without one: no admin endpoint at all, and the knobs raise `EmulatorError`.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class EmulatorProcess:
         host: str = "127.0.0.1",
         port: int = 0,
         apps: dict[str, list[str]] | None = None,
+        admin: bool = True,
     ) -> None:
         """`apps`: public custom OAuth apps registered at start ({client id: redirect URLs}),
         part of the seed, so they survive `reset()` (the `--app` option)."""
@@ -66,7 +68,8 @@ class EmulatorProcess:
         self.apps = dict(apps or {})
         self.url = ""
         self.account_url = ""  # the account console's own port (AccountClient's host)
-        self._admin_key = secrets.token_urlsafe(32)
+        # No key, no admin endpoint: a process others can reach (the demo) gets none.
+        self._admin_key = secrets.token_urlsafe(32) if admin else None
         self._proc: subprocess.Popen[str] | None = None
         self._tmp: Path | None = None
         self._client: httpx.Client | None = None
@@ -86,7 +89,10 @@ class EmulatorProcess:
         seed_file.write_text(json.dumps(self.seed))
         seed_file.chmod(0o600)
         log_file = (self._tmp / "emulator.log").open("w")
-        env = {**os.environ, ADMIN_KEY_ENV: self._admin_key, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop(ADMIN_KEY_ENV, None)  # never inherit one from whoever started us
+        if self._admin_key:
+            env[ADMIN_KEY_ENV] = self._admin_key
         # Importable even from a source checkout that is not installed (pytest from any cwd).
         source_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [source_root, env.get("PYTHONPATH")]))
@@ -163,6 +169,8 @@ class EmulatorProcess:
     def _admin(self, action: str, **args: Any) -> dict[str, Any]:
         if self._client is None:
             raise EmulatorError("the emulator is not running")
+        if self._admin_key is None:
+            raise EmulatorError("this emulator was started with admin=False: no fault knobs")
         response = self._client.post(
             self.url + ADMIN_PATH,
             json={"action": action, **args},

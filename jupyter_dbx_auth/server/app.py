@@ -18,6 +18,7 @@ from traitlets import Bool, Dict, Enum, Float, Int, Unicode
 from .._version import __version__
 from ..core.errors import DbxAuthError
 from ..core.service import LOGIN_TTL
+from .hardening import make_non_dumpable, read_secret_file
 from .kernel_key import KernelKey, kernel_server_url
 
 #: Environment variables holding secrets that only the server may hold (DESIGN.md: no refresh
@@ -75,8 +76,16 @@ class DatabricksAuth(ExtensionApp):
     oauth_client_secret = Unicode(
         None,
         allow_none=True,
-        help="Secret of the custom OAuth app, if it is confidential. Prefer the environment "
-        "variable JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET over a config file.",
+        help="Secret of the custom OAuth app, if it is confidential. Prefer "
+        "`oauth_client_secret_file` (or the environment variable "
+        "JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET) over a config file.",
+    ).tag(config=True)
+    oauth_client_secret_file = Unicode(
+        None,
+        allow_none=True,
+        help="""File holding the custom OAuth app's secret (mode 0600; a warning otherwise).
+        Preferred over `oauth_client_secret` and JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET: a secret
+        in the environment stays readable in /proc/<pid>/environ for the process's life.""",
     ).tag(config=True)
     public_url = Unicode(
         None,
@@ -108,8 +117,24 @@ class DatabricksAuth(ExtensionApp):
     store_key = Unicode(
         None,
         allow_none=True,
-        help="Key(s) of the encrypted file store, ';'-separated, newest first. Prefer the "
-        "JUPYTER_DBX_AUTH_CRYPT_KEY environment variable.",
+        help="Key(s) of the encrypted file store, ';'-separated, newest first. Prefer "
+        "`store_key_file` (or the JUPYTER_DBX_AUTH_CRYPT_KEY environment variable).",
+    ).tag(config=True)
+    store_key_file = Unicode(
+        None,
+        allow_none=True,
+        help="""File holding the encrypted file store's key(s), ';'-separated, newest first
+        (mode 0600; a warning otherwise). Preferred over `store_key` and
+        JUPYTER_DBX_AUTH_CRYPT_KEY; keep it outside the store directory and out of backups of
+        it, or a stolen backup carries its own key.""",
+    ).tag(config=True)
+    non_dumpable = Bool(
+        True,
+        help="""On Linux, make the server process non-dumpable (prctl PR_SET_DUMPABLE 0) when
+        the extension loads: other processes of the same user (kernels, terminals) can then not
+        read its /proc/<pid>/environ or memory, nor attach a debugger; no core dumps. Kernels
+        stay ordinary processes. Turn off only to debug the server itself. See
+        docs/security.md.""",
     ).tag(config=True)
     refresh_margin = Float(
         300.0, help="Seconds before expiry at which access tokens are refreshed."
@@ -171,11 +196,20 @@ class DatabricksAuth(ExtensionApp):
         from ..core.service import AuthService, EventHub, OAuthApp, ServiceSettings
         from ..core.store.select import open_store
 
+        self._harden_process()
         self._warn_about_inline_secrets()
-        store = open_store(self.store_backend, self.store_path, self.store_key)
+        store_key = (
+            read_secret_file(self.store_key_file, "store_key_file")
+            if self.store_key_file
+            else self.store_key
+        )
+        store = open_store(self.store_backend, self.store_path, store_key)
         self._http = httpx.AsyncClient(timeout=30.0)
-        app_secret = self.oauth_client_secret or os.environ.get(
-            "JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET"
+        # A file first (finding 1 of issue 9: the environment stays in /proc/<pid>/environ).
+        app_secret = (
+            read_secret_file(self.oauth_client_secret_file, "oauth_client_secret_file")
+            if self.oauth_client_secret_file
+            else self.oauth_client_secret or os.environ.get("JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET")
         )
         self.service = AuthService(
             store=store,
@@ -232,6 +266,12 @@ class DatabricksAuth(ExtensionApp):
                 self.log.warning("jupyter-dbx-auth: default_connection not exported: %s", exc)
         return listener
 
+    def _harden_process(self) -> None:
+        """First thing at load: close /proc/<pid>/environ (which still shows secrets removed from
+        os.environ) and the process's memory to same-user processes. docs/security.md."""
+        if self.non_dumpable and make_non_dumpable():
+            self.log.debug("jupyter-dbx-auth: the server process is now non-dumpable.")
+
     def _warn_about_inline_secrets(self) -> None:
         """Secrets written into Jupyter config end up wherever the config goes: traitlets logs the
         whole config at --debug before any extension loads, and config files are often shared.
@@ -252,8 +292,8 @@ class DatabricksAuth(ExtensionApp):
                 "Secrets are set in Jupyter config (%s); Jupyter logs its config at --debug and "
                 "config files are often shared. Prefer a service principal saved in the "
                 "Databricks sidebar (kept encrypted), a ~/.databrickscfg profile, or the "
-                "environment variables JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET and "
-                "JUPYTER_DBX_AUTH_CRYPT_KEY.",
+                "settings c.DatabricksAuth.oauth_client_secret_file and "
+                "c.DatabricksAuth.store_key_file (a 0600 file each).",
                 ", ".join(inline),
             )
 

@@ -141,3 +141,26 @@ def test_default_path_under_user_log_dir(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     assert default_audit_path().name == "audit.log"
     assert "jupyter-dbx-auth" in str(default_audit_path())
+
+
+def test_anonymous_jupyter_user_ids_are_kept_and_cause_no_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Jupyter names a user without a login `uuid4().hex` (32 hex digits): an id, not a secret.
+    The entry keeps it (who did this?) and no warning is logged for it."""
+    caplog.set_level(logging.WARNING, logger="jupyter_dbx_auth.core.audit")
+    audit = AuditLog(tmp_path / "a.log")
+    user = secrets.token_hex(16)
+    entry = audit.record("login", "emu", user=user, identity=f"{user}@example.com")
+    assert entry["detail"] == {"user": user}
+    assert entry["identity"] == f"{user}@example.com"
+    assert "redacted" not in entry
+    assert lines(tmp_path / "a.log")[0]["detail"]["user"] == user
+    assert not caplog.records
+    # A credential in an identifier field is still stripped, and then the warning is due.
+    entry = audit.record("login", "emu", user=f"Bearer {JWT}")
+    assert JWT not in json.dumps(entry) and entry["redacted"] >= 1
+    assert any("stripped" in r.getMessage() for r in caplog.records)
+    # Elsewhere, a long opaque run is still taken for a token.
+    entry = audit.record("failure", "emu", error=f"refresh failed for {user}")
+    assert user not in json.dumps(entry)

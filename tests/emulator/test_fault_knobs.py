@@ -92,3 +92,35 @@ def test_no_admin_surface_without_a_key(tmp_path):
     app = make_app(EmulatorState(), admin_key=None)
     paths = [rule.matcher.regex.pattern for rule in app.wildcard_router.rules]
     assert not any("__emulator__" in p for p in paths)
+
+
+def test_the_demo_emulator_has_no_admin_endpoint(monkeypatch):
+    """`make demo` (binder/demo.py) starts an emulator others may reach: no admin surface, even
+    if a key is in the environment it was started from."""
+    import importlib.util
+    from pathlib import Path
+
+    from jupyter_dbx_auth.emulator.admin import ADMIN_KEY_ENV, ADMIN_KEY_HEADER, ADMIN_PATH
+    from jupyter_dbx_auth.emulator.harness import EmulatorError
+
+    monkeypatch.setenv(ADMIN_KEY_ENV, "inherited-admin-key")
+    spec = importlib.util.spec_from_file_location(
+        "demo", Path(__file__).resolve().parents[2] / "binder" / "demo.py"
+    )
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    emu = demo.start_emulator("127.0.0.1", 0, {})
+    try:
+        for key in ("inherited-admin-key", "anything"):
+            r = httpx.post(
+                emu.url + ADMIN_PATH,
+                json={"action": "reset"},
+                headers={ADMIN_KEY_HEADER: key},
+                timeout=10,
+            )
+            assert r.status_code == 404, r.text  # no route at all, not merely a refused key
+        with pytest.raises(EmulatorError, match="admin=False"):
+            emu.reset()
+    finally:
+        emu.stop()

@@ -44,13 +44,13 @@ def dbx_emulator(emulator):
 
 
 @pytest.fixture
-def dbx_oauth_app(dbx_emulator, jp_http_port) -> dict[str, Any]:
+def dbx_oauth_app(dbx_emulator, jp_http_port, jp_base_url) -> dict[str, Any]:
     """The OAuth app users sign in with: a public custom app whose redirect URLs are exactly
     this server's callback, registered by an account admin through the account API, as on
     Databricks (the public databricks-cli app only takes http://localhost:8020)."""
     return dbx_emulator.create_custom_app(
         [
-            f"http://{host}:{jp_http_port}{BASE_URL}dbx-auth/callback"
+            f"http://{host}:{jp_http_port}{jp_base_url}dbx-auth/callback"
             for host in ("127.0.0.1", "localhost")
         ]
     )

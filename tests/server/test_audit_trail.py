@@ -71,6 +71,9 @@ async def test_audit_log_records_each_event_in_order(
     ), story
     completed = next(e for e in entries if e["event"] == "login" and e["outcome"] == "ok")
     assert completed["identity"] == "alice@example.com"
+    # The Jupyter user (a 32-hex id for token-authenticated users) is kept, nothing stripped.
+    assert completed["detail"]["user"] not in ("", "[redacted]")
+    assert "redacted" not in completed
     assert all(e["time"].endswith("Z") for e in entries)
     assert sp["secret"] not in (tmp_path / "audit.log").read_text()
 

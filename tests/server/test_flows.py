@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+import re
 
 from server_helpers import BASE_URL, ETL_SP, login, scim_me, sign_in_async
 
@@ -44,10 +46,15 @@ async def test_login_started_by_kernel_completes_in_the_browser(browser, kernel_
     login_url = r.json()["login_url"]
     assert r.json()["authorize_url"] is None
     assert login_url == f"{BASE_URL}dbx-auth/login/ws"
-    start = await browser.http.get(f"http://{browser.http_host}{login_url}")
-    assert start.status_code == 302
+    # The link shows a page whose button POSTs (with _xsrf) to start the sign-in.
+    page = await browser.http.get(f"http://{browser.http_host}{login_url}")
+    assert page.status_code == 200, page.text
+    form = {"_xsrf": browser.http.cookies.get("_xsrf")}
+    start = await browser.http.post(f"http://{browser.http_host}{login_url}", data=form)
+    assert start.status_code == 200, start.text
+    authorize_url = html.unescape(re.search(r'id="authorize" href="([^"]+)"', start.text)[1])
     location = await sign_in_async(
-        start.headers["Location"], "bob@example.com", emulator.user("bob@example.com")["password"]
+        authorize_url, "bob@example.com", emulator.user("bob@example.com")["password"]
     )
     done = await browser.http.get(location)
     assert done.status_code == 200, done.text

@@ -42,6 +42,10 @@ _SAFE = re.compile(r"[a-z0-9_-]")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
+#: Longest file name most file systems accept (bytes; encode_name output is ASCII).
+MAX_FILE_NAME = 255
+
+
 def encode_name(key: str) -> str:
     """File-name form of a record key: readable for ordinary names, unambiguous for any other.
 
@@ -132,7 +136,20 @@ class EncryptedFileStore(SecretStore):
         self._checked_dirs.add(str(directory))
 
     def _file(self, namespace: str, key: str, suffix: str = SUFFIX) -> Path:
-        return self.path / namespace / (encode_name(key) + suffix)
+        # Refused here rather than by the OS: ENAMETOOLONG's message carries the absolute path,
+        # and a lone surrogate cannot be encoded at all. Neither message names the store path.
+        try:
+            name = encode_name(key) + suffix
+        except UnicodeEncodeError:
+            raise StoreError(
+                "A record name is not valid text.", hint="Check the connection name and client id."
+            ) from None
+        if len(name) > MAX_FILE_NAME:
+            raise StoreError(
+                "A record name is too long to store.",
+                hint="Use a shorter connection name or client id.",
+            )
+        return self.path / namespace / name
 
     # -- locking --
     @contextmanager

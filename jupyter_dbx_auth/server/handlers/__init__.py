@@ -13,7 +13,8 @@
 | api/token                               | GET              | kernel key only                 |
 | api/events                              | GET (SSE)        | Jupyter or kernel key           |
 | api/metadata-service                    | GET              | kernel key only                 |
-| login/{name}                            | GET (HTML)       | Jupyter                         |
+| login/{name}                            | GET (HTML)       | Jupyter (a page with a button)  |
+| login/{name}                            | POST (form)      | Jupyter (XSRF): starts sign-in  |
 | callback                                | GET (HTML)       | Jupyter                         |
 """
 

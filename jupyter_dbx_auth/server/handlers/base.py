@@ -27,7 +27,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import httputil, web
 
-from ...core import errors
+from ...core import errors, validation
 from ...core.service import AuthService
 from ..kernel_key import SCHEME, KernelKey, presented_key
 
@@ -221,16 +221,8 @@ class DbxAuthAPIHandler(ErrorReplies, DbxAuthMixin, APIHandler):
         return str(self.request.remote_ip or "")
 
     def json_body(self) -> dict[str, Any]:
-        raw = self.request.body or b"{}"
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(
-                400, "The request body is not valid JSON.", "Send a JSON object."
-            ) from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "The request body must be a JSON object.", "Send {...}.")
-        return body
+        # core.validation: also turns 5,000-deep JSON (RecursionError) into a 400.
+        return validation.json_object(self.request.body)
 
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)

@@ -15,6 +15,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...core.service import safe_next
+from ...core.validation import MAX_PATH, text
 from .base import ApiError, DbxAuthAPIHandler
 
 
@@ -47,9 +48,8 @@ class LoginHandler(DbxAuthAPIHandler):
     async def post(self, name: str) -> None:
         conn = self.service.get(name)
         body = self.json_body()
-        raw_next = body.get("next")
-        if raw_next is not None and not isinstance(raw_next, str):
-            raise ApiError(400, "`next` must be a string path.", 'Send e.g. {"next": "/lab"}.')
+        # Checked as text first: a lone surrogate would otherwise fail in quote() below (500).
+        raw_next = text(body.get("next"), "next", max_len=MAX_PATH, example='"/lab"')
         next_url = safe_next(raw_next, self.base_url)
         if raw_next and next_url is None:
             raise ApiError(

@@ -1,4 +1,4 @@
-"""HTML pages the browser itself visits: the OAuth callback and the login-start link.
+"""HTML pages the browser itself visits: the OAuth callback and the login-start page.
 
 Both are Jupyter-authenticated (`@tornado.web.authenticated` redirects a browser without the
 cookie to the login page) and authorized for `write` on `dbx-auth`: they change state.
@@ -19,6 +19,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 
 from ...core.errors import DbxAuthError
+from ...core.oauth.idp_errors import describe
 from ...core.service import default_next, safe_next
 from .base import AUTH_RESOURCE, DbxAuthMixin
 
@@ -28,18 +29,19 @@ _TEMPLATES = jinja2.Environment(
 )
 #: BroadcastChannel name the JupyterLab extension listens on.
 CHANNEL = "jupyter-dbx-auth"
-_MAX_SHOWN = 300  # characters of IdP-provided text shown on an error page
+_MAX_SHOWN = 300  # characters of a message shown on an error page
 
 
 class DbxAuthPageHandler(DbxAuthMixin, JupyterHandler):
     _nonce = ""
+    form_action = "'none'"  # pages with a form say where it may post
 
     @property
     def content_security_policy(self) -> str:
         return (
             "default-src 'none'; "
             f"script-src 'nonce-{self._nonce}'; style-src 'unsafe-inline'; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+            f"frame-ancestors 'none'; base-uri 'none'; form-action {self.form_action}"
         )
 
     def set_default_headers(self) -> None:
@@ -56,20 +58,57 @@ class DbxAuthPageHandler(DbxAuthMixin, JupyterHandler):
         )
         self.finish(html)
 
-    def fail(self, message: str, hint: str = "") -> None:
-        self.render_page("callback_error.html", 400, message=message[:_MAX_SHOWN], hint=hint)
+    def fail(
+        self, message: str, hint: str = "", *, code: str | None = None, idp_text: str | None = None
+    ) -> None:
+        self.render_page(
+            "callback_error.html",
+            400,
+            message=message[:_MAX_SHOWN],
+            hint=hint,
+            code=code,
+            idp_text=idp_text,
+        )
 
     def user_name(self) -> str:
         return str(getattr(self.current_user, "username", "") or "")
 
 
 class LoginStartHandler(DbxAuthPageHandler):
-    """`GET dbx-auth/login/{name}[?next=PATH]`: start a login for this browser's user, redirect."""
+    """`dbx-auth/login/{name}[?next=PATH]`: the sign-in link kernels print.
+
+    GET only shows a page with a button; the button POSTs (with `_xsrf`) and only the POST starts a
+    sign-in, bound to this browser's Jupyter user. A GET that started one would let any site start
+    sign-ins in the user's name by a plain link or redirect (issue 9, finding 2).
+    """
+
+    form_action = "'self'"  # the page's one form posts back here
 
     @tornado.web.authenticated
     @authorized("write", resource=AUTH_RESOURCE)
     async def get(self, name: str) -> None:
         raw_next = self.get_query_argument("next", None, strip=False)
+        next_url = safe_next(raw_next, self.base_url)
+        if raw_next and next_url is None:
+            return self.fail("The page to return to is not on this Jupyter server.")
+        try:
+            conn = self.service.get(name)
+        except DbxAuthError as exc:
+            return self.fail(exc.message, exc.hint)
+        self.render_page(
+            "login_start.html",
+            connection=conn.name,
+            host=conn.host,
+            action=self.request.path,
+            xsrf=self.xsrf_token.decode("ascii"),
+            next_url=next_url or "",
+        )
+
+    @tornado.web.authenticated
+    @authorized("write", resource=AUTH_RESOURCE)
+    async def post(self, name: str) -> None:
+        # XSRF was checked before this runs (JupyterHandler.prepare, as for every POST).
+        raw_next = self.get_body_argument("next", None, strip=False)
         next_url = safe_next(raw_next, self.base_url)
         if raw_next and next_url is None:
             return self.fail("The page to return to is not on this Jupyter server.")
@@ -88,7 +127,7 @@ class LoginStartHandler(DbxAuthPageHandler):
         except DbxAuthError as exc:
             return self.fail(exc.message, exc.hint)
         await self.plan_finish(conn.name, redirect_uri, url)  # listen on localhost:8020 if it helps
-        self.redirect(url)
+        self.render_page("login_continue.html", connection=conn.name, authorize_url=url)
 
 
 class CallbackHandler(DbxAuthPageHandler):
@@ -102,16 +141,9 @@ class CallbackHandler(DbxAuthPageHandler):
         if error:
             # Burn the state so that the same login cannot be completed later.
             self.service.cancel_login(user=self.user_name(), state=state)
-            described = self.get_query_argument("error_description", "") or ""
-            text = f"Databricks refused the sign-in: {error}"
-            if described:
-                text += f" ({described[:_MAX_SHOWN]})"
-            hint = (
-                "You declined access; start the sign-in again to grant it."
-                if error == "access_denied"
-                else "Start the sign-in again; if it keeps failing, check the OAuth app."
-            )
-            return self.fail(text, hint)
+            # Known RFC 6749 codes in our words; the IdP's free text only labelled as its own.
+            said = describe(error, self.get_query_argument("error_description", None))
+            return self.fail(said.message, said.hint, code=said.code, idp_text=said.idp_text)
         code = self.get_query_argument("code", None)
         if not code or len(code) > 4096:
             return self.fail("The sign-in response has no authorization code.", "Start again.")

@@ -13,21 +13,15 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
+from ...core import validation
 from ...core.secret import Secret
+from ...core.validation import MAX_NAME, MAX_SECRET, text
 from .base import ApiError, DbxAuthAPIHandler
 
-_MAX = 512  # longest client id, label or secret accepted
 
-
-def _text(body: dict[str, Any], key: str, *, required: bool) -> str:
-    value = body.get(key)
-    if value is None or value == "":
-        if required:
-            raise ApiError(400, f"`{key}` is required.", f"Send {key} as a string.")
-        return ""
-    if not isinstance(value, str) or len(value) > _MAX or not value.isprintable():
-        raise ApiError(400, f"`{key}` must be a printable string.", f"Check {key}.")
-    return value.strip()
+def _text(body: dict[str, Any], key: str, *, required: bool, max_len: int = MAX_NAME) -> str:
+    # core.validation: printable, encodable (no lone surrogate), bounded; a 400 otherwise.
+    return (text(body.get(key), key, max_len=max_len, required=required) or "").strip()
 
 
 def parse_expiry(value: Any) -> float | None:
@@ -58,7 +52,7 @@ class ServicePrincipalsHandler(DbxAuthAPIHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        name = self.get_query_argument("connection", None)
+        name = text(self.get_query_argument("connection", None), "connection")
         conn = self.service.get(name) if name else None
         self.write_json({"service_principals": await self.service.list_service_principals(conn)})
 
@@ -67,12 +61,11 @@ class ServicePrincipalsHandler(DbxAuthAPIHandler):
     async def post(self) -> None:
         body = self.json_body()
         conn = self.service.get(_text(body, "connection", required=True))
-        client_id = _text(body, "client_id", required=True)
-        raw_secret = body.get("client_secret")
-        if not isinstance(raw_secret, str) or not raw_secret or len(raw_secret) > _MAX:
+        client_id = validation.client_id(body.get("client_id"), required=True) or ""
+        # Never stripped or echoed; a lone surrogate in it used to fail in the HTTP client (500).
+        raw_secret = text(body.get("client_secret"), "client_secret", max_len=MAX_SECRET)
+        if not raw_secret:
             raise ApiError(400, "`client_secret` is required.", "Paste the OAuth secret.")
-        if "/" in client_id or not client_id.isprintable():
-            raise ApiError(400, "`client_id` is not a valid application id.", "Check it.")
         saved = await self.service.add_service_principal(
             conn,
             client_id=client_id,
@@ -86,8 +79,9 @@ class ServicePrincipalsHandler(DbxAuthAPIHandler):
     @tornado.web.authenticated
     @authorized
     async def delete(self) -> None:
-        name = self.get_query_argument("connection", None)
-        client_id = self.get_query_argument("client_id", None)
+        name = text(self.get_query_argument("connection", None), "connection")
+        # Bounded: an over-long id used to reach the store as a file name (ENAMETOOLONG, 500).
+        client_id = validation.client_id(self.get_query_argument("client_id", None))
         if not name or not client_id:
             raise ApiError(400, "`connection` and `client_id` are required.", "Pass both.")
         await self.service.remove_service_principal(

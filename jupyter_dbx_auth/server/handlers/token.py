@@ -27,7 +27,7 @@ import json
 from jupyter_server.auth.decorator import allow_unauthenticated
 from tornado import web
 
-from ...core import wire
+from ...core import validation, wire
 from ...core.errors import BadRequest
 from ...core.service import AuthService
 from .base import ErrorReplies, check_kernel_request
@@ -51,17 +51,15 @@ class TokenHandler(ErrorReplies):
         return None
 
     def _arg(self, name: str) -> str | None:
-        value = self.get_query_argument(name, None)
-        if value is not None and (len(value) > _MAX_ARG or not value.isprintable()):
-            raise BadRequest(f"`{name}` is not valid.", hint=f"Check {name}.")
-        return value
+        # core.validation: bounded, printable and encodable (no lone surrogate), else a 400.
+        return validation.text(self.get_query_argument(name, None), name, max_len=_MAX_ARG)
 
     @allow_unauthenticated
     async def get(self) -> None:
         check_kernel_request(self.request, self._key)
         service = self._service
         conn = service.get(self._arg(wire.Q_CONNECTION))
-        client_id = self._arg(wire.Q_CLIENT_ID)
+        client_id = validation.client_id(self.get_query_argument(wire.Q_CLIENT_ID, None))
         if client_id:
             conn = service.sp_connection(conn, client_id)
         rejected = self._arg(wire.Q_REJECTED) or None
