@@ -123,3 +123,12 @@ def test_safe_next_has_its_own_length_bound():
 
     assert safe_next("/a/" + "x" * 2045, "/a/") == "/a/" + "x" * 2045  # 2048: the bound
     assert safe_next("/a/" + "x" * 2046, "/a/") is None
+
+
+def test_safe_next_accepts_ordinary_characters_and_refuses_every_control_character():
+    from jupyter_dbx_auth.server.redirects import safe_next
+
+    for ok in ("/a/lab/X y.ipynb", "/a/lab/tree/Xx~!$&'()*+,;=:@.ipynb"):
+        assert safe_next(ok, "/a/") == ok
+    for control in ("\x01", "\x1f", "\x0b", "\x00"):
+        assert safe_next(f"/a/lab{control}", "/a/") is None, repr(control)
