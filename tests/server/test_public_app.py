@@ -12,6 +12,8 @@ localhost:8020 address and the person pastes it. Port 8020 is fixed, so these te
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -91,6 +93,17 @@ async def remotes(jp_serverapp, http_server, jp_http_port) -> AsyncIterator[Any]
     yield make
     for b in made:
         await b.aclose()
+
+
+async def open_sign_in_link(browser: Browser, link: str = "dbx-auth/login/ws") -> str:
+    """The person opens a kernel's sign-in link: a page with a button whose POST (with `_xsrf`)
+    starts the sign-in; the page it answers links on to Databricks. The authorize URL."""
+    page = await browser.get(link)
+    assert page.status_code == 200, page.text
+    form = {"_xsrf": browser.http.cookies.get("_xsrf")}
+    started = await browser.http.post(browser.server_url + link, data=form)
+    assert started.status_code == 200, started.text
+    return html.unescape(re.search(r'id="authorize" href="([^"]+)"', started.text)[1])
 
 
 async def start(browser: Browser, connection: str = "ws") -> dict[str, Any]:
@@ -219,11 +232,8 @@ async def test_a_kernel_pastes_for_the_browser_that_opened_its_link(
     r = await kernel_client.post("dbx-auth/api/connections/ws/login", json={})
     assert r.status_code == 200 and r.json()["finish"] == "paste", r.text
     browser = await remotes()  # the person opens the kernel's link in their browser
-    page = await browser.get(r.json()["login_url"].removeprefix(BASE_URL))
-    assert page.status_code == 302, page.text
-    location = await sign_in_async(
-        page.headers["location"], ALICE, emulator.user(ALICE)["password"]
-    )
+    authorize_url = await open_sign_in_link(browser, r.json()["login_url"].removeprefix(BASE_URL))
+    location = await sign_in_async(authorize_url, ALICE, emulator.user(ALICE)["password"])
     done = await kernel_client.post("dbx-auth/api/connections/ws/callback", json={"url": location})
     assert done.status_code == 200, done.text
     assert done.json()["identity"] == ALICE
@@ -290,17 +300,14 @@ async def test_the_picker_shows_the_link_and_a_paste_box(remotes, emulator, kern
     connecting = await connect_in_background(view)
     assert view.paste_box.layout.display == "none"
     browser = await remotes()  # the person opens the link in their browser, elsewhere
-    page = await browser.get("dbx-auth/login/ws")
-    assert page.status_code == 302, page.text
+    authorize_url = await open_sign_in_link(browser)
     status = await status_of(browser)  # the status says how this sign-in ends (sidebar too)
     assert status["status"] == "login_pending" and status["sign_in"]["finish"] == "paste"
     assert await asyncio.wait_for(connecting, 30) is None  # stops waiting: the cell is free
     assert view.paste_box.layout.display == ""
     assert "dbx-auth/login/ws" in view.paste_note.value
     assert "http://localhost:8020/?" in view.paste_note.value
-    location = await sign_in_async(
-        page.headers["location"], ALICE, emulator.user(ALICE)["password"]
-    )
+    location = await sign_in_async(authorize_url, ALICE, emulator.user(ALICE)["password"])
     view.paste_text.value = "http://localhost:8021/?code=x&state=y"  # a wrong one first
     assert await asyncio.to_thread(view.on_paste) is None
     assert "localhost:8020" in view.status.value and view.paste_box.layout.display == ""
@@ -318,11 +325,8 @@ async def test_the_picker_on_a_laptop_is_handed_back_without_paste(
 
     view = await asyncio.to_thread(picker, "ws", backend=kernel_backend, live=False)
     connecting = await connect_in_background(view)
-    page = await laptop.get("dbx-auth/login/ws")  # the kernel's link, in the laptop's browser
-    assert page.status_code == 302, page.text
-    location = await sign_in_async(
-        page.headers["location"], ALICE, emulator.user(ALICE)["password"]
-    )
+    authorize_url = await open_sign_in_link(laptop)  # the kernel's link, in the laptop's browser
+    location = await sign_in_async(authorize_url, ALICE, emulator.user(ALICE)["password"])
     handed = await laptop.http.get(location)  # localhost:8020 hands it on
     assert (await laptop.http.get(handed.headers["location"])).status_code == 200
     connected = await asyncio.wait_for(connecting, 30)
@@ -334,10 +338,8 @@ async def test_dbx_login_paste_finishes_a_sign_in(remotes, emulator, kernel_back
     from IPython.core.interactiveshell import InteractiveShell
 
     browser = await remotes()
-    page = await browser.get("dbx-auth/login/ws")
-    location = await sign_in_async(
-        page.headers["location"], ALICE, emulator.user(ALICE)["password"]
-    )
+    authorize_url = await open_sign_in_link(browser)
+    location = await sign_in_async(authorize_url, ALICE, emulator.user(ALICE)["password"])
     shell = InteractiveShell.instance()
     try:
         shell.run_line_magic("load_ext", "jupyter_dbx_auth")
@@ -369,10 +371,9 @@ async def test_dbx_connect_asks_for_the_address_in_the_notebook(kernel, remotes,
     tasks: list[asyncio.Task[None]] = []
 
     async def open_link() -> None:  # the person opens the printed link in their browser
-        page = await browser.get("dbx-auth/login/ws")
-        assert page.status_code == 302, page.text
+        authorize_url = await open_sign_in_link(browser)
         password = emulator.user(ALICE)["password"]
-        address.set_result(await sign_in_async(page.headers["location"], ALICE, password))
+        address.set_result(await sign_in_async(authorize_url, ALICE, password))
 
     def output(msg: dict[str, Any]) -> None:
         data = msg["content"].get("data", {}).get("text/plain") or msg["content"].get("text", "")
