@@ -39,10 +39,13 @@ from .oauth.authorize import PendingLogin
 from .oauth.engine import OAuthEngine
 from .oauth.tokens import TokenSet
 from .secret import Secret
-from .status import State, Status, StatusBoard, StatusCallback
+from .status import Reason, State, Status, StatusBoard, StatusCallback
 from .store.base import SecretStore
 
 log = logging.getLogger(__name__)
+
+#: `LoginRequired.error` when nothing was ever held (vs. a refresh token the IdP refused).
+NOT_SIGNED_IN = "not_signed_in"
 
 U2M = "u2m"
 
@@ -78,6 +81,8 @@ class TokenBroker:
         # A rotated refresh token the store refused to take: kept so the next refresh can still
         # spend it and try to save again, instead of spending the consumed one in the store.
         self._unsaved: dict[str, TokenSet] = {}
+        # The status a connection had when a sign-in started, to go back to if it is abandoned.
+        self._before_login: dict[str, Status] = {}
 
     def __repr__(self) -> str:
         return f"<TokenBroker store={self._store!r} connections={sorted(self._cache)}>"
@@ -150,7 +155,7 @@ class TokenBroker:
             tokens = await self._fetch(connection, force, rejected)
         except LoginRequired as exc:
             self._cache.pop(name, None)
-            self._board.set(name, Status(State.LOGIN_REQUIRED, exc.message, exc.hint))
+            self._board.set(name, self._login_required_status(exc))
             raise
         except DbxAuthError as exc:
             warnings = self._warnings(connection)
@@ -215,7 +220,7 @@ class TokenBroker:
             ):
                 stored = unsaved
             if stored is None or stored.refresh_token is None:
-                raise LoginRequired(f"Connection {name} is not signed in.")
+                raise LoginRequired(f"Connection {name} is not signed in.", error=NOT_SIGNED_IN)
             fresh = self._clock() < stored.refresh_at(self.refresh_margin)
             if fresh and (not force or (rejected is not None and stored.access_token != rejected)):
                 return stored  # another process refreshed while we waited for the lock
@@ -270,8 +275,37 @@ class TokenBroker:
             if old.expired(now):
                 del self._pending[state]
         self._pending[pending.state] = pending
+        before = self.status(connection)
+        if before.state is not State.LOGIN_PENDING:
+            self._before_login[connection.name] = before
         self._board.set(connection.name, Status(State.LOGIN_PENDING))
         return url, pending
+
+    def abandon_login(
+        self, connection: Connection, reason: Reason, message: str | None = None
+    ) -> Status:
+        """A sign-in that will not complete (declined at the IdP, cancelled, its window closed):
+        forget its states and put back the status the connection had before it started, with
+        `reason` and `message` saying what happened. A held sign-in stays signed in."""
+        name = connection.name
+        for state, pending in list(self._pending.items()):
+            if pending.connection == name:
+                del self._pending[state]
+        before = self._before_login.pop(name, None)
+        if before is None or before.state in (State.LOGIN_PENDING, State.REFRESHING):
+            before = self._initial_status(connection)
+        status = dataclasses.replace(before, reason=reason, message=message, hint=None)
+        self._board.set(name, status)
+        return status
+
+    def note_waiting(self, connection: Connection) -> None:
+        """A notebook asked for this sign-in and waits for it: say so, unless signed in or a
+        browser sign-in is already pending (that one is what the notebook waits for)."""
+        current = self.status(connection)
+        if current.state in (State.OK, State.REFRESHING, State.LOGIN_PENDING):
+            return
+        self._before_login[connection.name] = current
+        self._board.set(connection.name, Status(State.LOGIN_PENDING, reason=Reason.KERNEL_WAITING))
 
     def find_pending(self, state: str) -> PendingLogin | None:
         """The pending login a callback's `state` belongs to (for the callback handler)."""
@@ -317,6 +351,7 @@ class TokenBroker:
             self._board.set(name, Status(State.ERROR, exc.message, exc.hint))
             raise
         self._cache[name] = _Entry(tokens, connection.host, self.refresh_margin)
+        self._before_login.pop(name, None)
         self._board.set(name, Status(State.OK))
         return tokens
 
@@ -336,7 +371,13 @@ class TokenBroker:
                 await held.run(self._store.delete, U2M, name)
             if record and record.get("refresh_token") and record.get("host") == connection.host:
                 refresh = Secret(record["refresh_token"])
-        self._board.set(name, Status(State.LOGGED_OUT, warnings=self._warnings(connection)))
+        self._before_login.pop(name, None)
+        self._board.set(
+            name,
+            Status(
+                State.LOGGED_OUT, warnings=self._warnings(connection), reason=Reason.NOT_SIGNED_IN
+            ),
+        )
         if refresh is not None:
             try:
                 await self._engine.revoke(connection, refresh)
@@ -394,13 +435,22 @@ class TokenBroker:
         known = self._board.get(connection.name)
         return known if known is not None else self._initial_status(connection)
 
+    @staticmethod
+    def _login_required_status(exc: LoginRequired) -> Status:
+        """Never signed in (or logged out) is "logged out"; only a refused refresh is "expired"."""
+        if exc.error == NOT_SIGNED_IN:
+            return Status(State.LOGGED_OUT, reason=Reason.NOT_SIGNED_IN)
+        return Status(State.LOGIN_REQUIRED, exc.message, exc.hint, reason=Reason.EXPIRED)
+
     def _initial_status(self, connection: Connection) -> Status:
         if connection.method is AuthMethod.USER:
             record = self._store.get(U2M, connection.name)
             held = bool(
                 record and record.get("refresh_token") and record.get("host") == connection.host
             )
-            return Status(State.OK if held else State.LOGGED_OUT)
+            if held:
+                return Status(State.OK)
+            return Status(State.LOGGED_OUT, reason=Reason.NOT_SIGNED_IN)
         warnings = self._warnings(connection)
         if connection.method is AuthMethod.SERVICE_PRINCIPAL and any(
             w.startswith(sp.MISSING_PREFIX) for w in warnings

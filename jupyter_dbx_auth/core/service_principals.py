@@ -51,6 +51,23 @@ def credentials(store: SecretStore, connection: Connection) -> tuple[str, Secret
     return connection.client_id, Secret(stored["client_secret"])
 
 
+def credential_source(store: SecretStore, connection: Connection) -> str | None:
+    """Where a service-principal connection's secret comes from, for the sidebar to say:
+    "profile" (its .databrickscfg profile), "environment", "config" (jupyter_server_config.py),
+    "stored" (added through the UI or API), or "missing". None for other methods."""
+    if connection.method is not AuthMethod.SERVICE_PRINCIPAL:
+        return None
+    if connection.client_secret:
+        if connection.source.startswith("profile"):
+            return "profile"
+        return "environment" if connection.source == "env" else "config"
+    if connection.client_id:
+        stored = store.get(NAMESPACE, key(connection, connection.client_id))
+        if stored and stored.get("client_secret"):
+            return "stored"
+    return "missing"
+
+
 def warnings(
     store: SecretStore, connection: Connection, *, now: float, warn_days: float
 ) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -28,7 +29,7 @@ from ..core.errors import ConfigError, CredentialsMissing, DbxAuthError
 from ..core.oauth.authorize import PendingLogin
 from ..core.oauth.tokens import TokenSet, fingerprint
 from ..core.secret import Secret
-from ..core.status import State, Status
+from ..core.status import Reason, State, Status
 from ..core.store.base import SecretStore
 from .events import EventHub
 from .identity import Identities
@@ -129,10 +130,17 @@ class DbxAuthService:
             known = ", ".join(self.names()) or "none configured"
             raise NotFound(
                 f"Unknown connection {name!r}.",
-                hint=f"Known connections: {known}. Add it to c.DatabricksAuth.connections "
-                "or ~/.databrickscfg.",
+                hint=f"Known connections: {known}. Add it to {self.config_sources()}.",
             )
         return conn
+
+    def config_sources(self) -> str:
+        """The configuration this server reads connections from, as a person would look for it."""
+        where = "c.DatabricksAuth.connections"
+        if self.include_profiles:
+            cfg = self.env.get("DATABRICKS_CONFIG_FILE") or "~/.databrickscfg"
+            where += f" or a profile in {cfg}"
+        return where
 
     def status_dict(self, conn: Connection, status: Status | None = None) -> dict[str, Any]:
         status = status or self.broker.status(conn)
@@ -145,6 +153,7 @@ class DbxAuthService:
             "warnings": warnings,
             "identity": self.identities.get(conn.name),
             "expires_at": cached.expires_at if cached else None,
+            "credentials": sps.credential_source(self.store, conn),
         }
 
     def list_connections(self) -> dict[str, Any]:
@@ -230,6 +239,37 @@ class DbxAuthService:
     async def _sign_in(self, conn: Connection, pending: PendingLogin, code: str) -> None:
         tokens = await self.broker.complete_login(conn, pending, code, pending.state)
         await self.identities.read(conn, tokens)
+
+    def cancel_login(self, conn: Connection, *, user: str) -> dict[str, Any]:
+        """Give up the pending sign-in of `conn` (Cancel, or its window was closed): its states
+        stop working and the connection shows what it showed before the sign-in started."""
+        self.pending.drop_connection(conn.name)
+        status = self.broker.abandon_login(conn, Reason.CANCELLED)
+        self._audit("login", conn.name, outcome="cancelled", user=user)
+        return self.status_dict(conn, status)
+
+    def decline_login(self, *, user: str, state: str | None, error: str) -> None:
+        """The IdP sent the browser back with `error` instead of a code (e.g. the user pressed
+        Deny): burn the state, and say so on the connection at once instead of "waiting"."""
+        try:
+            entry = self.pending.take(user, state)
+        except StateRejected:
+            return  # not this user's sign-in (or already over): nothing to change
+        conn = self._connections.get(entry.connection)
+        if conn is None:
+            return
+        if error == "access_denied":
+            reason, message = Reason.DECLINED, "You declined the sign-in at Databricks."
+        else:
+            code = error if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", error) else "unknown error"
+            reason, message = Reason.CANCELLED, f"Databricks refused the sign-in ({code})."
+        self.broker.abandon_login(conn, reason, message)
+        self._audit("failure", conn.name, outcome=reason.value, user=user, step="authorize")
+
+    def note_kernel_waiting(self, conn: Connection) -> None:
+        """A kernel asked for a sign-in link and waits: the sidebar says "waiting for sign-in"."""
+        if conn.method is AuthMethod.USER:
+            self.broker.note_waiting(conn)
 
     async def logout(self, conn: Connection, *, user: str) -> dict[str, Any]:
         self.pending.drop_connection(conn.name)

@@ -6,6 +6,7 @@
 | api/connections                         | GET              | Jupyter or kernel key           |
 | api/connections/{name}/login            | POST             | Jupyter (XSRF) or kernel key    |
 | api/connections/{name}/logout           | POST             | Jupyter (XSRF) or kernel key    |
+| api/connections/{name}/cancel           | POST             | Jupyter (XSRF) or kernel key    |
 | api/service-principals                  | GET, POST        | Jupyter (XSRF) or kernel key    |
 | api/service-principals                  | DELETE           | Jupyter (XSRF)                  |
 | api/token                               | GET              | kernel key only                 |
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .connections import ConnectionsHandler, LoginHandler, LogoutHandler
+from .connections import CancelLoginHandler, ConnectionsHandler, LoginHandler, LogoutHandler
 from .events import EventsHandler
 from .pages import CallbackHandler, LoginStartHandler
 from .service_principals import ServicePrincipalsHandler
@@ -34,6 +35,7 @@ def build_handlers() -> list[tuple[str, Any]]:
         (r"/dbx-auth/api/connections", ConnectionsHandler),
         (rf"/dbx-auth/api/connections/{_NAME}/login", LoginHandler),
         (rf"/dbx-auth/api/connections/{_NAME}/logout", LogoutHandler),
+        (rf"/dbx-auth/api/connections/{_NAME}/cancel", CancelLoginHandler),
         (r"/dbx-auth/api/service-principals", ServicePrincipalsHandler),
         (r"/dbx-auth/api/token", TokenHandler),
         (r"/dbx-auth/api/events", EventsHandler),

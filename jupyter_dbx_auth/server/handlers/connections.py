@@ -62,6 +62,7 @@ class LoginHandler(DbxAuthAPIHandler):
                     f"Connection {conn.name} does not sign in users.",
                     "Add a service principal secret instead.",
                 )
+            self.service.note_kernel_waiting(conn)
             self.write_json({"authorize_url": None, "login_url": path, "expires_at": None})
             return
         redirect_uri = self.service.redirect_uri(
@@ -86,3 +87,12 @@ class LogoutHandler(DbxAuthAPIHandler):
     async def post(self, name: str) -> None:
         conn = self.service.get(name)
         self.write_json(await self.service.logout(conn, user=self.user_name()))
+
+
+class CancelLoginHandler(DbxAuthAPIHandler):
+    """`POST api/connections/{name}/cancel`: give up a pending sign-in (Cancel, window closed)."""
+
+    @jupyter_or_kernel
+    async def post(self, name: str) -> None:
+        conn = self.service.get(name)
+        self.write_json(self.service.cancel_login(conn, user=self.user_name()))

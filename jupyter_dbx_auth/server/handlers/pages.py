@@ -96,12 +96,10 @@ class CallbackHandler(DbxAuthPageHandler):
         state = self.get_query_argument("state", None)
         error = self.get_query_argument("error", None)
         if error:
-            # Burn the state so that the same login cannot be completed later.
+            # Burn the state so that the same login cannot be completed later, and let the
+            # sidebar say "declined" at once instead of waiting for a callback that never comes.
             if state:
-                try:
-                    self.service.pending.take(self.user_name(), state)
-                except StateRejected:
-                    pass
+                self.service.decline_login(user=self.user_name(), state=state, error=error)
             described = self.get_query_argument("error_description", "") or ""
             text = f"Databricks refused the sign-in: {error}"
             if described:
