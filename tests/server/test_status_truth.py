@@ -34,9 +34,7 @@ async def test_never_signed_in_and_after_logout_is_not_signed_in_not_expired(
 async def test_a_refused_refresh_is_expired(browser, kernel_client, emulator):
     assert (await login(browser, emulator)).status_code == 200
     emulator.revoke("alice@example.com")
-    r = await kernel_client.get(
-        "dbx-auth/api/token", params={"connection": "ws", "refresh": "1"}
-    )
+    r = await kernel_client.get("dbx-auth/api/token", params={"connection": "ws", "refresh": "1"})
     assert r.status_code == 409, r.text
     ws = await connection(browser, "ws")
     assert (ws["status"], ws["reason"]) == ("login_required", "expired")
