@@ -33,6 +33,11 @@ class FakeApi implements IDbxApi {
     await this.maybeFail();
     return conn({ name, status: 'logged_out' });
   }
+  async cancelLogin(name: string) {
+    this.calls.push(`cancel:${name}`);
+    await this.maybeFail();
+    return conn({ name, status: 'logged_out', reason: 'cancelled' });
+  }
   async servicePrincipals() {
     this.calls.push('sps');
     await this.maybeFail();
@@ -67,6 +72,8 @@ function setup() {
   const model = new DbxAuthModel({
     api,
     live: false,
+    windowPollMs: 10,
+    windowGraceMs: 30,
     openWindow: url => {
       opened.push(url);
       return popup as unknown as Window;
@@ -104,6 +111,32 @@ describe('DbxAuthModel', () => {
     await model.login('nope');
     expect(popup.close).toHaveBeenCalled();
     expect(model.notice).toEqual({ kind: 'error', message: 'Unknown connection.', hint: 'Add it.' });
+  });
+
+  it('cancels a sign-in whose window was closed while it was still pending', async () => {
+    const { api, model, popup } = setup();
+    await model.refresh();
+    await model.login('ws');
+    model.dispatch({ type: 'status', connection: conn({ name: 'ws', status: 'login_pending' }) });
+    await new Promise(r => setTimeout(r, 50));
+    expect(api.calls).not.toContain('cancel:ws'); // the window is still open
+    popup.closed = true;
+    await new Promise(r => setTimeout(r, 100));
+    expect(api.calls).toContain('cancel:ws');
+    expect(model.state.connections[0].reason).toBe('cancelled');
+    model.dispose();
+  });
+
+  it('does not cancel a sign-in that completed and closed its own window', async () => {
+    const { api, model, popup } = setup();
+    await model.refresh();
+    await model.login('ws');
+    model.dispatch({ type: 'status', connection: conn({ name: 'ws', status: 'login_pending' }) });
+    popup.closed = true;
+    model.dispatch({ type: 'status', connection: conn({ name: 'ws', status: 'ok' }) });
+    await new Promise(r => setTimeout(r, 100));
+    expect(api.calls).not.toContain('cancel:ws');
+    model.dispose();
   });
 
   it('says so when the browser blocks the window', async () => {
