@@ -107,7 +107,7 @@ def test_a_service_principal_connection_defaults_to_its_own_principal(backend, e
         )
     model = PickerModel(backend)
     model.reload(preferred="etl")
-    assert [cid for _, cid in model.sp_options()][0] == admin["client_id"]
+    assert model.sp_options()[0][1] == admin["client_id"]
     assert model.state.mode == SP
     assert model.state.sp == model.state.current().client_id != admin["client_id"]
 
