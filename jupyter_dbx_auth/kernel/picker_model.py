@@ -168,6 +168,8 @@ class PickerModel:
         use_sp = self.state.sp if self.state.mode == SP else None
         if done is None or done.info.name != current.name or done.sp != use_sp:
             words = STATUS_WORDS.get(current.status, current.status)
+            if current.method != "u2m" and current.status in ("ok", "logged_out"):
+                words = "ready" if current.status == "ok" else "no secret stored"
             who = f" as {current.identity}" if current.identity and current.status == "ok" else ""
             when = validity(current.expires_at, self.clock()) if current.status == "ok" else ""
             return f"{current.name}: {words}{who}" + (f" · token {when}" if when else "") + "."

@@ -127,6 +127,15 @@ describe('DbxAuthModel', () => {
     model.dispose();
   });
 
+  it('closes the sign-in window when Cancel is pressed in the panel', async () => {
+    const { api, model, popup } = setup();
+    await model.login('ws');
+    await model.cancelLogin('ws');
+    expect(popup.close).toHaveBeenCalled();
+    expect(api.calls).toEqual(['login:ws', 'cancel:ws']);
+    model.dispose();
+  });
+
   it('does not cancel a sign-in that completed and closed its own window', async () => {
     const { api, model, popup } = setup();
     await model.refresh();

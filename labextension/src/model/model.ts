@@ -182,7 +182,11 @@ export class DbxAuthModel implements IDisposable {
 
   /** Give up the pending sign-in of `name` (Cancel, or its window was closed). */
   async cancelLogin(name: string): Promise<void> {
+    const popup = this._popups.get(name);
     this._unwatchWindow(name);
+    if (popup && !popup.closed) {
+      popup.close(); // Cancel pressed in the panel: the sign-in window goes too
+    }
     const conn = await this._run(`cancel:${name}`, () => this._api.cancelLogin(name));
     if (conn) {
       this.dispatch({ type: 'status', connection: conn });
@@ -196,6 +200,7 @@ export class DbxAuthModel implements IDisposable {
    */
   private _watchWindow(name: string, popup: Window): void {
     this._unwatchWindow(name);
+    this._popups.set(name, popup);
     const timer = setInterval(() => {
       if (!popup.closed) {
         return;
@@ -214,6 +219,7 @@ export class DbxAuthModel implements IDisposable {
   }
 
   private _unwatchWindow(name: string): void {
+    this._popups.delete(name);
     const timer = this._windows.get(name);
     if (timer !== undefined) {
       clearInterval(timer);
@@ -340,6 +346,7 @@ export class DbxAuthModel implements IDisposable {
   private _windowPollMs: number;
   private _windowGraceMs: number;
   private _windows = new Map<string, ReturnType<typeof setInterval>>();
+  private _popups = new Map<string, Window>();
   private _graceTimers = new Set<ReturnType<typeof setTimeout>>();
   private _changed = new Signal<this, void>(this);
 }
