@@ -65,6 +65,10 @@ function fakeWindow() {
   return { closed: false, location: { href: 'about:blank' }, close: jest.fn() };
 }
 
+// Models watch sign-in windows with timers: dispose every one a test made.
+const made: DbxAuthModel[] = [];
+afterEach(() => made.splice(0).forEach(m => m.dispose()));
+
 function setup() {
   const api = new FakeApi();
   const opened: string[] = [];
@@ -79,6 +83,7 @@ function setup() {
       return popup as unknown as Window;
     }
   });
+  made.push(model);
   return { api, model, opened, popup };
 }
 
