@@ -126,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     DEMO_DIR.mkdir(mode=0o700, exist_ok=True)
     copy_notebooks(NOTEBOOKS)
     key = store_key(KEY_FILE)
-    emulator = EmulatorProcess(host=args.ip, port=args.emulator_port).start()
+    # The emulator keeps its sign-ins too: without them the kept store would only hold refresh
+    # tokens the restarted emulator no longer knows ("sign-in expired").
+    emulator = EmulatorProcess(
+        host=args.ip, port=args.emulator_port, keep_sign_ins=DEMO_DIR / "emulator-sign-ins.json"
+    ).start()
     lab: subprocess.Popen[bytes] | None = None
     try:
         cfg_path = DEMO_DIR / "databrickscfg"

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import tornado.httpserver
 import tornado.netutil
@@ -34,6 +35,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--base-path", default="", help="URL prefix when served behind a proxy")
     parser.add_argument(
+        "--keep-sign-ins",
+        metavar="FILE",
+        help="keep users' sign-ins (refresh token hashes) in FILE across restarts (the demo)",
+    )
+    parser.add_argument(
         "--print-config", action="store_true", help="print the seeded identities as JSON and exit"
     )
     args = parser.parse_args(argv)
@@ -47,6 +53,9 @@ async def serve(args: argparse.Namespace) -> None:
     # refuses http:// URIs unless told this is deliberate.
     os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
     state = EmulatorState(load_seed(args.state), token_ttl=args.token_ttl)
+    keep = Path(args.keep_sign_ins) if args.keep_sign_ins else None
+    if keep is not None and keep.exists():
+        state.restore_sign_ins(json.loads(keep.read_text()))
     base = normalize_base_path(args.base_path)
     app = make_app(state, base_path=base, admin_key=os.environ.get(ADMIN_KEY_ENV) or None)
     sockets = tornado.netutil.bind_sockets(args.port, args.host)
@@ -69,6 +78,13 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     server.stop()
+    if keep is not None:
+        # Hashes only (as the state holds them): the file gives no usable token away.
+        tmp = keep.with_name(keep.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(state.sign_ins(), f)
+        os.replace(tmp, keep)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

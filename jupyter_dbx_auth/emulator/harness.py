@@ -47,11 +47,13 @@ class EmulatorProcess:
         base_path: str = "",
         host: str = "127.0.0.1",
         port: int = 0,
+        keep_sign_ins: str | Path | None = None,
     ) -> None:
         self.token_ttl = token_ttl
         self.base_path = base_path
         self.host = host
         self.port = port
+        self.keep_sign_ins = keep_sign_ins
         self.trusted_issuer = OidcTestIssuer(TEST_OIDC_ISSUER)
         self.untrusted_issuer = OidcTestIssuer(UNTRUSTED_OIDC_ISSUER)
         self.seed: Seed = self._with_test_issuer(load_seed(state))
@@ -89,6 +91,8 @@ class EmulatorProcess:
             "--token-ttl", str(self.token_ttl), "--state", str(seed_file),
             "--base-path", self.base_path,
         ]  # fmt: skip
+        if self.keep_sign_ins is not None:
+            cmd += ["--keep-sign-ins", str(self.keep_sign_ins)]
         self._proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own module
             cmd, stdout=subprocess.PIPE, stderr=log_file, text=True, env=env
         )
