@@ -3,6 +3,7 @@ and where a service principal's secret comes from (issue 14)."""
 
 from __future__ import annotations
 
+import pytest
 from server_helpers import ETL_SP, login, sign_in_async
 
 
@@ -102,3 +103,18 @@ async def test_service_principal_credentials_say_where_they_come_from(browser, e
     r = await browser.post("dbx-auth/api/service-principals", body)
     assert r.status_code in (200, 201), r.text
     assert (await connection(browser, "etl"))["credentials"] == "stored"
+
+
+@pytest.fixture
+def cfg_file(tmp_path, monkeypatch):
+    path = tmp_path / "demo-databrickscfg"
+    path.write_text("[other]\nhost = https://adb-1.cloud.databricks.com\n")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(path))
+    return path
+
+
+@pytest.mark.parametrize("dbx_extra_config", [{"include_profiles": True}])
+async def test_unknown_connection_names_the_config_file_in_use(cfg_file, browser):
+    r = await browser.post("dbx-auth/api/connections/nope/login")
+    assert r.status_code == 404
+    assert str(cfg_file) in r.json()["hint"] and "~/.databrickscfg" not in r.json()["hint"]
