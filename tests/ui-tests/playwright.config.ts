@@ -21,6 +21,16 @@ const token = process.env.DBX_UI_TOKEN ?? 'galata-ui-test-token';
 const baseURL = `http://localhost:${port}`;
 const authURL = `http://localhost:${authPort}`;
 
+const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+];
+
 const server = (p: number, extra: Record<string, string>) => ({
   command: 'jlpm start',
   url: `http://localhost:${p}/lab`,
@@ -47,15 +57,7 @@ const config: PlaywrightTestConfig = {
     viewport: { width: 1280, height: 800 },
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync'
-      ]
+      args: chromiumArgs
     }
   },
   projects: [
@@ -67,7 +69,18 @@ const config: PlaywrightTestConfig = {
     {
       name: 'auth',
       testMatch: [/sidebar\.spec\.ts$/, /\.auth\.spec\.ts$/],
-      use: { baseURL: authURL, dbxToken: token } as Record<string, unknown>
+      use: {
+        baseURL: authURL,
+        dbxToken: token,
+        // The lab page reaches the browser through a Playwright route (its token blanked, see
+        // tests/fixtures.ts); Chromium counts a fulfilled document as public and would block
+        // its kernel WebSockets to localhost (Local Network Access), which a page served by the
+        // server itself never meets.
+        launchOptions: {
+          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+          args: [...chromiumArgs, '--disable-features=LocalNetworkAccessChecksWebSockets']
+        }
+      } as Record<string, unknown>
     }
   ],
   webServer: [server(port, {}), server(authPort, { DBX_UI_AUTH_TOKEN: token })]

@@ -24,7 +24,7 @@ export const test = base.extend<{ dbxToken: string }>({
       await page.close();
       await context.route(/\/lab(\/[^?]*)?(\?.*)?$/, async route => {
         if (route.request().resourceType() !== 'document') {
-          return route.continue();
+          return route.fallback();
         }
         const response = await route.fetch();
         const type = response.headers()['content-type'] ?? '';

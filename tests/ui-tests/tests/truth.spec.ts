@@ -156,7 +156,11 @@ test('the picker: an SP connection defaults to its principal; the status follows
   await page.notebook.createNew('picker.ipynb');
   await page.notebook.setCell(0, 'code', 'import jupyter_dbx_auth\njupyter_dbx_auth.picker("admin-sp")');
   await page.notebook.runCell(0);
-  const widget = page.locator('.jp-Cell').first().locator('.jp-OutputArea-output .widget-vbox');
+  const widget = page
+    .locator('.jp-Cell')
+    .first()
+    .locator('.jp-OutputArea-output .widget-vbox')
+    .first();
   await expect(widget).toBeVisible({ timeout: 60_000 });
   await expect(widget.locator('.widget-toggle-button.mod-active')).toHaveText('Service principal');
   const principal = widget.locator('.widget-dropdown', { hasText: 'Principal' }).locator('select');
