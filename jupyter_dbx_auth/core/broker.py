@@ -288,9 +288,14 @@ class TokenBroker:
         forget its states and put back the status the connection had before it started, with
         `reason` and `message` saying what happened. A held sign-in stays signed in."""
         name = connection.name
-        for state, pending in list(self._pending.items()):
-            if pending.connection == name:
-                del self._pending[state]
+        dropped = [state for state, p in self._pending.items() if p.connection == name]
+        for state in dropped:
+            del self._pending[state]
+        current = self.status(connection)
+        if not dropped and current.state is not State.LOGIN_PENDING:
+            # Nothing to abandon (e.g. the window closed after the sign-in completed): keep the
+            # status as it is rather than call a finished sign-in "cancelled".
+            return current
         before = self._before_login.pop(name, None)
         if before is None or before.state in (State.LOGIN_PENDING, State.REFRESHING):
             before = self._initial_status(connection)

@@ -85,6 +85,14 @@ async def test_cancel_a_pending_sign_in(browser, kernel_client, emulator):
     assert r.status_code == 404 and "c.DatabricksAuth.connections" in r.json()["hint"]
 
 
+async def test_cancel_after_a_completed_sign_in_changes_nothing(browser, emulator):
+    """The sign-in window closes itself on success; a late Cancel must not undo the status."""
+    assert (await login(browser, emulator)).status_code == 200
+    r = await browser.post("dbx-auth/api/connections/ws/cancel")
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["reason"]) == ("ok", None)
+
+
 async def test_a_kernel_waiting_for_a_sign_in_shows_as_waiting(browser, kernel_client, emulator):
     r = await kernel_client.post("dbx-auth/api/connections/ws/login", json={})
     assert r.status_code == 200, r.text
