@@ -26,6 +26,11 @@ export function ConnectionCard(props: IConnectionCardProps): JSX.Element {
   const { model, connection: conn, now, onInsert } = props;
   const line = describe(conn, now);
   const actions = actionsOf(conn, line.kind);
+  // The credentials line already says a secret is missing: do not repeat it as a warning.
+  const warnings =
+    conn.credentials === 'missing'
+      ? conn.warnings.filter(w => !w.startsWith('Credentials missing'))
+      : conn.warnings;
   return (
     <li className="jp-DbxAuth-connection" data-connection={conn.name}>
       <div className="jp-DbxAuth-connectionHeader">
@@ -38,23 +43,14 @@ export function ConnectionCard(props: IConnectionCardProps): JSX.Element {
       </div>
       <StatusLine line={line} />
       <CredentialsLine connection={conn} />
-      {conn.warnings.length > 0 && (
+      {warnings.length > 0 && (
         <ul className="jp-DbxAuth-warnings">
-          {conn.warnings.map(w => (
+          {warnings.map(w => (
             <li key={w}>{w}</li>
           ))}
         </ul>
       )}
       <div className="jp-DbxAuth-actions">
-        {actions.cancel && (
-          <button
-            className="jp-mod-styled"
-            disabled={model.isBusy(`cancel:${conn.name}`)}
-            onClick={() => void model.cancelLogin(conn.name)}
-          >
-            Cancel sign-in
-          </button>
-        )}
         {actions.login && (
           <button
             className="jp-mod-styled jp-mod-accept"
@@ -62,6 +58,15 @@ export function ConnectionCard(props: IConnectionCardProps): JSX.Element {
             onClick={() => void model.login(conn.name)}
           >
             Log in
+          </button>
+        )}
+        {actions.cancel && (
+          <button
+            className="jp-mod-styled"
+            disabled={model.isBusy(`cancel:${conn.name}`)}
+            onClick={() => void model.cancelLogin(conn.name)}
+          >
+            Cancel sign-in
           </button>
         )}
         {actions.logout && (

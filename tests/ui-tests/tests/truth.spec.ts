@@ -163,7 +163,7 @@ test('the picker: an SP connection defaults to its principal; the status follows
     .first();
   await expect(widget).toBeVisible({ timeout: 60_000 });
   await expect(widget.locator('.widget-toggle-button.mod-active')).toHaveText('Service principal');
-  const principal = widget.locator('.widget-dropdown', { hasText: 'Principal' }).locator('select');
+  const principal = widget.getByLabel('Principal', { exact: true });
   const shown = await principal.evaluate(
     (s: HTMLSelectElement) => s.options[s.selectedIndex]?.text ?? ''
   );
@@ -172,9 +172,6 @@ test('the picker: an SP connection defaults to its principal; the status follows
   const fits = await principal.evaluate((s: HTMLSelectElement) => s.scrollWidth <= s.clientWidth);
   expect(fits).toBe(true);
   await expect(widget.locator('.widget-html')).toContainText('admin-sp: ready');
-  await widget
-    .locator('.widget-dropdown', { hasText: 'Connection' })
-    .locator('select')
-    .selectOption('etl');
+  await widget.getByLabel('Connection', { exact: true }).selectOption('etl');
   await expect(widget.locator('.widget-html')).toContainText(/etl: no secret/);
 });
