@@ -130,7 +130,7 @@ async def u2m_burst(emulator: EmulatorProcess) -> list[tuple[str, str, str]]:
             alice = emulator.user("alice@example.com")
             location = sign_in(url, alice["username"], alice["password"])
             params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-            tokens = await broker.complete_login(conn, pending, params["code"], params["state"])
+            tokens = await broker.complete_login(conn, pending, params["code"])
             clock.offset = tokens.refresh_at(broker.refresh_margin) - time.time() + 1
             before = emulator.token_requests().get("refresh_token", 0)
             start = time.perf_counter()

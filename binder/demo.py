@@ -46,6 +46,16 @@ def copy_notebooks(target: Path) -> None:
             shutil.copy2(notebook, target / notebook.name)
 
 
+# A public OAuth app registered with the emulator for exactly this Jupyter's callback, as an
+# admin registers one on Databricks (whose public databricks-cli app takes only localhost:8020).
+DEMO_APP = "jupyter-dbx-auth-demo"
+
+
+def demo_redirects(args: argparse.Namespace) -> list[str]:
+    hosts = dict.fromkeys([args.ip, "localhost", "127.0.0.1"])
+    return [f"http://{host}:{args.lab_port}/dbx-auth/callback" for host in hosts]
+
+
 def write_databrickscfg(path: Path, emulator_url: str, config: dict) -> None:
     """Profiles named after what they demonstrate; `%dbx_connect emulator` uses the first."""
     lines = [
@@ -84,6 +94,7 @@ def write_jupyter_config(path: Path, args: argparse.Namespace) -> None:
                 # The demo's own encrypted store, kept across restarts (its key is in the
                 # environment, from .demo/store-key).
                 'c.DatabricksAuth.store_backend = "file"',
+                f"c.DatabricksAuth.oauth_client_id = {DEMO_APP!r}",
                 f"c.DatabricksAuth.store_path = {str(DEMO_DIR / 'store')!r}",
                 f"c.DatabricksAuth.audit_log_path = {str(DEMO_DIR / 'audit.log')!r}",
                 "",
@@ -104,6 +115,11 @@ def banner(lab_url: str, emulator_url: str, config: dict) -> str:
         lines.append(
             f"  Sign in to Databricks as {users[0]['username']} "
             f"(password: {users[0]['password']}; a demo identity of the emulator)"
+        )
+    for wh in config.get("warehouses", []):
+        lines.append(
+            f"  SQL warehouse       {wh['name']} ({wh['state']}): HTTP path {wh['http_path']}"
+            f" -> %dbx_connect emulator --sql"
         )
     lines += [
         f"  Notebooks           {NOTEBOOKS}",
@@ -129,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     # The emulator keeps its sign-ins too: without them the kept store would only hold refresh
     # tokens the restarted emulator no longer knows ("sign-in expired").
     emulator = EmulatorProcess(
-        host=args.ip, port=args.emulator_port, keep_sign_ins=DEMO_DIR / "emulator-sign-ins.json"
+        host=args.ip,
+        port=args.emulator_port,
+        keep_sign_ins=DEMO_DIR / "emulator-sign-ins.json",
+        apps={DEMO_APP: demo_redirects(args)},
     ).start()
     lab: subprocess.Popen[bytes] | None = None
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["__version__", "connect", "load_ipython_extension", "picker"]
+__all__ = ["__version__", "connect", "load_ipython_extension", "picker", "token_rejected"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,6 +23,10 @@ def __getattr__(name: str) -> Any:
         from .kernel.connect import connect_client
 
         return connect_client
+    if name == "token_rejected":
+        from .kernel.tokens import token_rejected
+
+        return token_rejected
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

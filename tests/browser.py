@@ -57,6 +57,10 @@ def sign_in(
         page = http.get(authorize_url, follow_redirects=False)
         if page.is_redirect:
             return page.headers["Location"]  # an error redirected straight back to the app
+        if page.headers.get("Content-Type", "").startswith("application/json"):
+            # Databricks shows a refused authorization request as bare JSON, e.g.
+            # {"error_description": "redirect_uri '...' not registered for ...", "error": ...}
+            raise SignInFailed(f"authorization refused ({page.status_code}): {page.text}")
         form = _FormParser()
         form.feed(page.text)
         if page.status_code != 200 or form.action is None:

@@ -24,9 +24,11 @@ JUPYTER_MODULES = (
 )
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Absolute names of every module `path` imports, relative imports resolved."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+def imported_modules(path: Path, source: str | None = None) -> set[str]:
+    """Absolute names of every module `path` (or `source` as if at `path`) imports, relative
+    imports resolved."""
+    text = path.read_text() if source is None else source
+    tree = ast.parse(text, filename=str(path))
     package_parts = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1]
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -88,3 +90,58 @@ def test_emulator_shares_no_code_with_the_client_side() -> None:
         "jupyter_dbx_auth.kernel",
     )
     assert violations("emulator", forbidden) == []
+
+
+def _service_public_names() -> set[str]:
+    from jupyter_dbx_auth.core import service
+
+    return {f"jupyter_dbx_auth.core.service.{name}" for name in service.__all__}
+
+
+def private_service_imports(path: Path, names: set[str]) -> list[str]:
+    public = _service_public_names() | {"jupyter_dbx_auth.core.service"}
+    return [
+        f"{path.name} imports {name}"
+        for name in sorted(names)
+        if (name.startswith("jupyter_dbx_auth.core.service.") and name not in public)
+        or name.startswith("jupyter_dbx_auth.core.broker")
+    ]
+
+
+@pytest.mark.parametrize("layer", ["server", "kernel"])
+def test_front_ends_reach_the_service_only_through_its_public_api(layer: str) -> None:
+    """`server/` and `kernel/` import `core.service`'s public names, never its modules, and
+    never the broker the service owns (no second way to tokens beside `AuthService`)."""
+    found = []
+    for path in files_of(layer):
+        found += private_service_imports(path, imported_modules(path))
+    assert found == []
+
+
+def test_the_check_above_can_fail() -> None:
+    probe = PACKAGE / "server" / "probe.py"  # parsed only, never written
+    for source in (
+        "from ..core.service.pending import PendingLogins\n",
+        "from ..core.broker import TokenBroker\n",
+        "import jupyter_dbx_auth.core.service.service_principals\n",
+    ):
+        assert private_service_imports(probe, imported_modules(probe, source))
+    assert not private_service_imports(
+        probe, imported_modules(probe, "from ..core.service import AuthService\n")
+    )
+
+
+def test_emulator_takes_only_the_thrift_definitions_from_the_sql_connector() -> None:
+    """The SQL warehouse speaks TCLIService: it may compile against the connector's generated
+    Thrift module (a protocol definition, like a shared IDL) in one place, and use none of the
+    connector's client code."""
+    found = []
+    for path in files_of("emulator"):
+        for name in imported_modules(path):
+            if name.startswith("databricks"):
+                allowed = path.name == "protocol.py" and name.startswith(
+                    "databricks.sql.thrift_api.TCLIService"
+                )
+                if not allowed:
+                    found.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
+    assert found == []

@@ -16,9 +16,12 @@ Store record conventions (the values are secrets: never log a record):
 - namespace "u2m", key = connection name:
   {"refresh_token", "access_token", "expires_at", "scope", "host", "issued_at", "token_type"}
   (`issued_at` lets another process apply the half-life cap on the refresh margin).
-- namespace "sp", key = f"{connection name}/{client_id}":
-  {"client_id", "client_secret", "expires_at": epoch seconds | None, "label"}
-  (`expires_at` is the OAuth secret's own expiry, from the account console, for warnings).
+- service principal secrets are not the broker's records: it asks its `SecretSource`
+  (`core.service.service_principals`) for a client secret only when it must request a token.
+
+Login state (which sign-in a callback belongs to, its user, its TTL, single use) is not kept
+here either: `core.service.pending` is the one table. The broker makes the authorize URL and,
+given the pending login that table handed back, exchanges the code.
 
 Statuses (`core.status.State`) change only here; `subscribe(callback)` hears every change.
 """
@@ -30,8 +33,8 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
-from . import service_principals as sp
 from .connections import AuthMethod, Connection
 from .errors import CredentialsMissing, DbxAuthError, LoginRequired, OAuthError
 from .locking import LockHolder, held_lock
@@ -50,6 +53,40 @@ NOT_SIGNED_IN = "not_signed_in"
 U2M = "u2m"
 
 
+class SecretSource(Protocol):
+    """Where service principal secrets come from (the service's records, or nowhere)."""
+
+    async def credentials(self, connection: Connection) -> tuple[str, Secret]:
+        """(client id, secret) for an M2M connection; raises `CredentialsMissing`."""
+        ...
+
+    def has_secret(self, connection: Connection) -> bool:
+        """Whether a secret is known for it, from memory only (no store read)."""
+        ...
+
+    def warnings(self, connection: Connection) -> tuple[str, ...]:
+        """Missing or expiring secret warnings, from memory only."""
+        ...
+
+
+class _ConnectionSecretsOnly:
+    """No stored secrets: an M2M connection must carry its own."""
+
+    async def credentials(self, connection: Connection) -> tuple[str, Secret]:
+        if connection.client_id and connection.client_secret:
+            return connection.client_id, connection.client_secret
+        raise CredentialsMissing(
+            f"Service principal connection {connection.name} has no client id and secret.",
+            hint="Set the connection's client_id and client_secret.",
+        )
+
+    def has_secret(self, connection: Connection) -> bool:
+        return bool(connection.client_secret)
+
+    def warnings(self, connection: Connection) -> tuple[str, ...]:
+        return ()
+
+
 class _Entry:
     __slots__ = ("host", "refresh_at", "tokens")
 
@@ -66,17 +103,16 @@ class TokenBroker:
         engine: OAuthEngine,
         *,
         refresh_margin: float = 300.0,
-        secret_expiry_warning_days: float = 30.0,
+        secrets: SecretSource | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._engine = engine
         self.refresh_margin = refresh_margin
-        self.secret_expiry_warning_days = secret_expiry_warning_days
+        self._secrets: SecretSource = secrets or _ConnectionSecretsOnly()
         self._clock = clock
         self._cache: dict[str, _Entry] = {}
         self._inflight: dict[str, asyncio.Future[TokenSet]] = {}
-        self._pending: dict[str, PendingLogin] = {}  # by state: single-use
         self._board = StatusBoard()
         # A rotated refresh token the store refused to take: kept so the next refresh can still
         # spend it and try to save again, instead of spending the consumed one in the store.
@@ -183,7 +219,7 @@ class TokenBroker:
         if method is AuthMethod.USER:
             return await self._refresh_user(connection, force, rejected)
         if method is AuthMethod.SERVICE_PRINCIPAL:
-            client_id, secret = await asyncio.to_thread(sp.credentials, self._store, connection)
+            client_id, secret = await self._secrets.credentials(connection)
             return await self._engine.client_credentials(connection, client_id, secret)
         if method is AuthMethod.WORKLOAD_IDENTITY:
             return await self._engine.token_exchange(connection)
@@ -266,87 +302,57 @@ class TokenBroker:
     async def begin_login(
         self, connection: Connection, redirect_uri: str
     ) -> tuple[str, PendingLogin]:
-        """The authorize URL to open, and the pending login to keep bound to the Jupyter user."""
+        """The authorize URL to open, and the pending login for the caller to keep (bound to
+        the user, single-use, with its TTL: `core.service.pending`)."""
         if connection.method is not AuthMethod.USER:
             raise DbxAuthError(f"Connection {connection.name} does not sign in users (U2M).")
         url, pending = await self._engine.begin_login(connection, redirect_uri)
-        now = self._clock()
-        for state, old in list(self._pending.items()):
-            if old.expired(now):
-                del self._pending[state]
-        self._pending[pending.state] = pending
-        before = self.status(connection)
+        before = await self.load_status(connection)
         if before.state is not State.LOGIN_PENDING:
             self._before_login[connection.name] = before
         self._board.set(connection.name, Status(State.LOGIN_PENDING))
         return url, pending
 
-    def abandon_login(
-        self, connection: Connection, reason: Reason, message: str | None = None
+    async def abandon_login(
+        self, connection: Connection, reason: Reason, message: str | None = None, *, pending: bool
     ) -> Status:
         """A sign-in that will not complete (declined at the IdP, cancelled, its window closed):
-        forget its states and put back the status the connection had before it started, with
-        `reason` and `message` saying what happened. A held sign-in stays signed in."""
+        put back the status the connection had before it started, with `reason` and `message`
+        saying what happened (a held sign-in stays signed in). `pending`: whether the login-state
+        table still held a sign-in of it; with none and no sign-in pending here, nothing changes
+        (e.g. the window closed after the sign-in completed: not "cancelled")."""
         name = connection.name
-        dropped = [state for state, p in self._pending.items() if p.connection == name]
-        for state in dropped:
-            del self._pending[state]
-        current = self.status(connection)
-        if not dropped and current.state is not State.LOGIN_PENDING:
-            # Nothing to abandon (e.g. the window closed after the sign-in completed): keep the
-            # status as it is rather than call a finished sign-in "cancelled".
+        current = await self.load_status(connection)
+        if not pending and current.state is not State.LOGIN_PENDING:
             return current
         before = self._before_login.pop(name, None)
         if before is None or before.state in (State.LOGIN_PENDING, State.REFRESHING):
-            before = self._initial_status(connection)
+            before = await asyncio.to_thread(self._initial_status, connection)
         status = dataclasses.replace(before, reason=reason, message=message, hint=None)
         self._board.set(name, status)
         return status
 
-    def note_waiting(self, connection: Connection) -> None:
+    async def note_waiting(self, connection: Connection) -> None:
         """A notebook asked for this sign-in and waits for it: say so, unless signed in or a
         browser sign-in is already pending (that one is what the notebook waits for)."""
-        current = self.status(connection)
+        current = await self.load_status(connection)
         if current.state in (State.OK, State.REFRESHING, State.LOGIN_PENDING):
             return
         self._before_login[connection.name] = current
         self._board.set(connection.name, Status(State.LOGIN_PENDING, reason=Reason.KERNEL_WAITING))
 
-    def find_pending(self, state: str) -> PendingLogin | None:
-        """The pending login a callback's `state` belongs to (for the callback handler)."""
-        return self._pending.get(state)
-
     async def complete_login(
-        self, connection: Connection, pending: PendingLogin, code: str, state: str
+        self, connection: Connection, pending: PendingLogin, code: str
     ) -> TokenSet:
-        """Check state (single-use, unexpired, this connection), exchange the code with the PKCE
-        verifier, store the refresh token. Raises `OAuthError` on any mismatch."""
+        """Exchange the code with the PKCE verifier of `pending` and store the refresh token.
+
+        `pending` is what the login-state table gave back for the callback's state, already
+        checked there (known, unexpired, same user, used once)."""
         name = connection.name
-        known = self._pending.get(pending.state)
-        if (
-            known is None
-            or known is not pending
-            or pending.connection != name
-            or not pending.state_matches(state)
-        ):
-            self._board.set(
-                name,
-                Status(
-                    State.ERROR,
-                    "The sign-in response did not match a login started here.",
-                    "Start the sign-in again.",
-                ),
-            )
+        if pending.connection != name:
             raise OAuthError(
-                "The sign-in response did not match a login started here "
-                "(unknown, reused or mismatched state).",
+                "The sign-in response belongs to another connection.",
                 hint="Start the sign-in again.",
-            )
-        del self._pending[pending.state]  # single-use, whatever happens next
-        if pending.expired(self._clock()):
-            self._board.set(name, Status(State.ERROR, "The sign-in took too long."))
-            raise OAuthError(
-                "The sign-in took too long and expired.", hint="Start the sign-in again."
             )
         try:
             tokens = await self._engine.exchange_code(connection, pending, code)
@@ -366,9 +372,6 @@ class TokenBroker:
         name = connection.name
         self._cache.pop(name, None)
         self._unsaved.pop(name, None)
-        for state, pending in list(self._pending.items()):
-            if pending.connection == name:
-                del self._pending[state]
         refresh: Secret | None = None
         if connection.method is AuthMethod.USER:
             async with held_lock(self._store, U2M, name) as held:
@@ -391,44 +394,20 @@ class TokenBroker:
 
     # -- service principals ----------------------------------------------------------------
 
-    async def add_service_principal(
-        self,
-        connection: Connection,
-        client_id: str,
-        client_secret: Secret,
-        *,
-        expires_at: float | None = None,
-        label: str = "",
-        verify: bool = True,
-        activate: bool = True,
+    async def verify_client_secret(
+        self, connection: Connection, client_id: str, client_secret: Secret
     ) -> None:
-        """Store a service principal's secret; with `verify`, only after one client-credentials
-        call succeeded with it (a rejected secret raises `ClientSecretRejected`, nothing stored).
+        """One client-credentials call with this secret (`ClientSecretRejected` if refused)."""
+        await self._engine.client_credentials(connection, client_id, client_secret)
 
-        `activate`: the secret is the connection's own credential (an M2M connection), so its
-        cached token and status start afresh. False for a service principal merely stored beside
-        a user sign-in, whose status must not change."""
-        if verify:
-            await self._engine.client_credentials(connection, client_id, client_secret)
-        rec = sp.record(client_id, client_secret, expires_at, label)
-        await asyncio.to_thread(self._store.put, sp.NAMESPACE, sp.key(connection, client_id), rec)
-        if activate:
-            self._cache.pop(connection.name, None)
-            self._board.set(connection.name, Status(State.OK, warnings=self._warnings(connection)))
-
-    async def remove_service_principal(self, connection: Connection, client_id: str) -> bool:
-        removed = await asyncio.to_thread(
-            self._store.delete, sp.NAMESPACE, sp.key(connection, client_id)
-        )
-        if connection.client_id == client_id:
-            self._cache.pop(connection.name, None)
-            self._board.set(connection.name, self._initial_status(connection))
-        return removed
+    def credentials_changed(self, connection: Connection) -> None:
+        """An M2M connection's stored secret was added or removed: its cached token and status
+        start afresh (from the secret source's memory, no store read)."""
+        self._cache.pop(connection.name, None)
+        self._board.set(connection.name, self._initial_status(connection))
 
     def _warnings(self, connection: Connection) -> tuple[str, ...]:
-        return sp.warnings(
-            self._store, connection, now=self._clock(), warn_days=self.secret_expiry_warning_days
-        )
+        return self._secrets.warnings(connection)
 
     def warnings(self, connection: Connection) -> list[str]:
         """Service principal secret warnings (missing, expiring within the warning window)."""
@@ -437,8 +416,19 @@ class TokenBroker:
     # -- status ----------------------------------------------------------------------------
 
     def status(self, connection: Connection) -> Status:
+        """The current status. For a U2M connection never seen before this reads the store:
+        async callers use `load_status` first, which does that read off the event loop."""
         known = self._board.get(connection.name)
         return known if known is not None else self._initial_status(connection)
+
+    async def load_status(self, connection: Connection) -> Status:
+        """`status`, with any store read in a worker thread."""
+        known = self._board.get(connection.name)
+        if known is not None:
+            return known
+        if connection.method is AuthMethod.USER:
+            return await asyncio.to_thread(self._initial_status, connection)
+        return self._initial_status(connection)
 
     @staticmethod
     def _login_required_status(exc: LoginRequired) -> Status:
@@ -457,8 +447,8 @@ class TokenBroker:
                 return Status(State.OK)
             return Status(State.LOGGED_OUT, reason=Reason.NOT_SIGNED_IN)
         warnings = self._warnings(connection)
-        if connection.method is AuthMethod.SERVICE_PRINCIPAL and any(
-            w.startswith(sp.MISSING_PREFIX) for w in warnings
+        if connection.method is AuthMethod.SERVICE_PRINCIPAL and not self._secrets.has_secret(
+            connection
         ):
             return Status(State.LOGGED_OUT, warnings=warnings)
         return Status(State.OK, warnings=warnings)

@@ -49,7 +49,6 @@ __all__ = [
     "profile_names",
     "resolve_all",
     "resolve_connection",
-    "resolve_connections",
 ]
 
 log = logging.getLogger(__name__)
@@ -365,12 +364,3 @@ def resolve_all(
     for key, exc in problems.items():
         log.warning("Connection %s skipped: %s", key, exc)
     return Resolved(list(found.values()), problems)
-
-
-def resolve_connections(
-    explicit: Mapping[str, Mapping[str, Any]] | None = None,
-    env: Mapping[str, str] | None = None,
-    config_file: str | os.PathLike[str] | None = None,
-) -> list[Connection]:
-    """`resolve_all(...).connections`; problems are logged (names and reasons, never values)."""
-    return resolve_all(explicit, env, config_file).connections

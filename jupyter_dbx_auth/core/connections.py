@@ -25,6 +25,12 @@ DEFAULT_SCOPES: tuple[str, ...] = ("all-apis", "offline_access")
 M2M_SCOPES: tuple[str, ...] = ("all-apis",)
 
 
+def machine_scopes(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    """Scopes for a machine grant (client credentials, token exchange): `offline_access` asks for
+    a refresh token, which machine grants neither get nor need."""
+    return tuple(s for s in scopes if s != "offline_access") or M2M_SCOPES
+
+
 @dataclass(frozen=True)
 class Connection:
     name: str
@@ -44,11 +50,6 @@ class Connection:
     token_audience: str | None = None
     discovery_url: str | None = None  # explicit OIDC discovery document URL; wins over discovery
     source: str = "config"  # "config" | "env" | "profile:<name>" | "api"
-
-    @property
-    def key(self) -> str:
-        """Stable store key: the name is what users see; host guards against a renamed target."""
-        return self.name
 
     def public_dict(self) -> dict[str, object]:
         """What may be shown to a browser: no secret, no token."""

@@ -79,3 +79,19 @@ class CredentialsMissing(DbxAuthError):
 
 class StoreError(DbxAuthError):
     """The secret store cannot be read or written."""
+
+
+class NotFound(DbxAuthError):
+    """An unknown connection or service principal."""
+
+
+class BadRequest(DbxAuthError):
+    """Input the service cannot act on."""
+
+
+class TooManyRequests(DbxAuthError):
+    """A bound was reached (sign-ins in progress, forced refreshes); try again later."""
+
+    def __init__(self, message: str, *, hint: str | None = None, retry_after: float = 0) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after

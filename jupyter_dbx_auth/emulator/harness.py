@@ -2,6 +2,8 @@
 
     emu = EmulatorProcess(token_ttl=60).start()
     WorkspaceClient(host=emu.url, client_id=..., client_secret=...)
+    AccountClient(host=emu.account_url, account_id=emu.account_id, ...)
+    app = emu.create_custom_app(["http://127.0.0.1:8888/dbx-auth/callback"])  # as an admin does
     emu.fail_next_token_requests(2, status=429, retry_after=1)
     emu.stop()
 
@@ -48,7 +50,10 @@ class EmulatorProcess:
         host: str = "127.0.0.1",
         port: int = 0,
         keep_sign_ins: str | Path | None = None,
+        apps: dict[str, list[str]] | None = None,
     ) -> None:
+        """`apps`: public custom OAuth apps registered at start ({client id: redirect URLs}),
+        part of the seed, so they survive `reset()` (the `--app` option)."""
         self.token_ttl = token_ttl
         self.base_path = base_path
         self.host = host
@@ -60,7 +65,9 @@ class EmulatorProcess:
         self.config: dict[str, Any] = public_config(self.seed)
         self.account_id: str = self.seed["account_id"]
         self.workspace_id: str = str(self.seed["workspace_id"])
+        self.apps = dict(apps or {})
         self.url = ""
+        self.account_url = ""  # the account console's own port (AccountClient's host)
         self._admin_key = secrets.token_urlsafe(32)
         self._proc: subprocess.Popen[str] | None = None
         self._tmp: Path | None = None
@@ -89,10 +96,12 @@ class EmulatorProcess:
             sys.executable, "-m", "jupyter_dbx_auth.emulator",
             "--host", self.host, "--port", str(self.port),
             "--token-ttl", str(self.token_ttl), "--state", str(seed_file),
-            "--base-path", self.base_path,
+            "--base-path", self.base_path, "--account-port", "0",
         ]  # fmt: skip
         if self.keep_sign_ins is not None:
             cmd += ["--keep-sign-ins", str(self.keep_sign_ins)]
+        for client_id, urls in self.apps.items():
+            cmd += [arg for url in urls for arg in ("--app", f"{client_id}={url}")]
         self._proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own module
             cmd, stdout=subprocess.PIPE, stderr=log_file, text=True, env=env
         )
@@ -104,6 +113,7 @@ class EmulatorProcess:
             raise
         self.url = ready["url"]
         self.port = ready["port"]
+        self.account_url = ready["account_url"]
         self._client = httpx.Client(trust_env=False, timeout=10)
         return self
 
@@ -193,6 +203,55 @@ class EmulatorProcess:
     def token_requests(self) -> dict[str, int]:
         """Token endpoint hits by grant_type since the last reset."""
         return dict(self._admin("token_requests")["token_requests"])
+
+    # -- OAuth apps, as an account admin manages them -------------------------------------------
+    def account_api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Call `/api/2.0/accounts/{id}/{path}` as the seeded account-admin service principal,
+        through the same OAuth M2M sign-in and REST API any admin tool uses."""
+        if self._client is None:
+            raise EmulatorError("the emulator is not running")
+        sp = self.service_principal("emulator-admin-sp")
+        issuer = f"{self.account_url}/oidc/accounts/{self.account_id}"
+        token = self._client.post(
+            f"{issuer}/v1/token",
+            data={"grant_type": "client_credentials", "scope": "all-apis"},
+            auth=(sp["client_id"], sp["secret"]),
+        )
+        if token.status_code != 200:
+            raise EmulatorError(f"admin sign-in failed: {token.status_code} {token.text}")
+        response = self._client.request(
+            method,
+            f"{self.account_url}/api/2.0/accounts/{self.account_id}/{path}",
+            json=body,
+            headers={"Authorization": "Bearer " + token.json()["access_token"]},
+        )
+        if response.status_code != 200:
+            raise EmulatorError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json()
+
+    def create_custom_app(
+        self,
+        redirect_urls: list[str],
+        *,
+        confidential: bool = False,
+        name: str = "jupyter-dbx-auth tests",
+        scopes: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """A custom OAuth app integration with exactly these redirect URLs: `client_id`,
+        `integration_id` and, for a confidential app, `client_secret`. Gone after `reset()`."""
+        return self.account_api(
+            "POST",
+            "oauth2/custom-app-integrations",
+            {
+                "name": name,
+                "redirect_urls": redirect_urls,
+                "confidential": confidential,
+                "scopes": scopes or ["all-apis", "offline_access", "openid", "email", "profile"],
+            },
+        )
+
+    def delete_custom_app(self, integration_id: str) -> None:
+        self.account_api("DELETE", f"oauth2/custom-app-integrations/{integration_id}")
 
     # -- workload identity -------------------------------------------------------------------
     def issue_test_oidc_token(

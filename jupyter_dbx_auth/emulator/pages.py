@@ -1,4 +1,4 @@
-"""The HTML a person (or tests/browser.py) sees at the authorization endpoint.
+"""The sign-in page a person (or tests/browser.py) sees at the authorization endpoint.
 
 Plain forms with stable field names (`username`, `password`, `action`) so a browser test can type
 into them and an HTTP client can fill them. Every interpolated value is escaped.
@@ -47,14 +47,3 @@ def sign_in_page(
         "</form>"
     )
     return _page("Sign in - Databricks emulator", body)
-
-
-def error_page(error: str, description: str) -> str:
-    body = (
-        "<h1>Authorization error</h1>"
-        f'<p class="err" id="error">{escape(error)}</p>'
-        f'<p id="error_description">{escape(description)}</p>'
-        "<p>The application sent an invalid sign-in request. Return to it and try again; "
-        "if this keeps happening, check its client id and redirect URL.</p>"
-    )
-    return _page("Authorization error - Databricks emulator", body)

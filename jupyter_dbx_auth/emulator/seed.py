@@ -62,17 +62,21 @@ DEFAULT_SEED: Seed = {
             "secrets": [],
         },
     ],
-    "oauth_apps": [
+    # Published apps enabled in the account (catalog: published.py). Databricks enables its
+    # partner apps by default; deleting an integration disables the app for the account.
+    "published_app_integrations": [
+        {"app_id": "databricks-cli", "integration_id": "0b1f5c2e-2222-4b2b-9b2b-00000000e001"},
         {
-            # The published app the Databricks CLI and SDKs use for U2M: public, PKCE, loopback.
-            "client_id": "databricks-cli",
-            "name": "Databricks CLI",
-            "confidential": False,
-            "loopback_redirects": True,
-            "redirect_urls": [],
-            "scopes": ["all-apis", "offline_access", "sql", "openid", "email", "profile"],
-            "token_access_policy": {},
+            "app_id": "databricks-sql-python",
+            "integration_id": "0b1f5c2e-2222-4b2b-9b2b-00000000e002",
         },
+        {
+            "app_id": "8521f912-fcca-11ed-be56-0242ac120002",
+            "integration_id": "0b1f5c2e-2222-4b2b-9b2b-00000000e003",
+        },
+    ],
+    # Custom app integrations: redirect URLs match exactly, as on Databricks.
+    "oauth_apps": [
         {
             "client_id": "7c0b5e0e-1111-4a1a-8a1a-00000000c001",
             "integration_id": "7c0b5e0e-1111-4a1a-8a1a-000000000d01",
@@ -179,12 +183,15 @@ def public_config(seed: Seed) -> dict[str, Any]:
                 "confidential": bool(app.get("confidential")),
                 "client_secret": app.get("client_secret"),
                 "redirect_urls": list(app.get("redirect_urls", [])),
-                "loopback_redirects": bool(app.get("loopback_redirects")),
                 "single_use_refresh_tokens": bool(
                     (app.get("token_access_policy") or {}).get("enable_single_use_refresh_tokens")
                 ),
             }
             for app in seed.get("oauth_apps", [])
+        ],
+        "published_apps": [
+            {"app_id": p["app_id"], "integration_id": p["integration_id"]}
+            for p in seed.get("published_app_integrations", [])
         ],
         "federation_policies": [
             {
@@ -197,5 +204,15 @@ def public_config(seed: Seed) -> dict[str, Any]:
                 "subject_claim": p["oidc_policy"].get("subject_claim", "sub"),
             }
             for p in seed.get("federation_policies", [])
+        ],
+        # An HTTP path goes after the emulator URL (which already ends with any --base-path).
+        "warehouses": [
+            {
+                "id": str(w["id"]),
+                "name": w.get("name", w["id"]),
+                "state": str(w.get("state", "RUNNING")).upper(),
+                "http_path": f"/sql/1.0/warehouses/{w['id']}",
+            }
+            for w in seed.get("warehouses", [])
         ],
     }

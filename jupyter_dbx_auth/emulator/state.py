@@ -12,14 +12,20 @@ import hashlib
 import hmac
 import secrets
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import published
 from .seed import Seed, load_seed
+from .sql.state import SqlState
 
-# Databricks' documented defaults for custom app integrations.
-DEFAULT_REFRESH_TTL_MINUTES = 90 * 24 * 60
+# Databricks' documented defaults for app integrations (databricks-sdk-py service/oauth2.py,
+# CustomAppIntegrationAPI.create): access tokens 60 minutes, refresh tokens 7 days.
+DEFAULT_ACCESS_TTL_MINUTES = 60
+DEFAULT_REFRESH_TTL_MINUTES = 7 * 24 * 60
+MAX_REFRESH_TTL_MINUTES = 90 * 24 * 60
 AUTHORIZATION_CODE_TTL = 300  # seconds; RFC 6749 §4.1.2 recommends at most 10 minutes
 MAX_SECRETS_PER_SP = 5
 MAX_SECRET_LIFETIME = 730 * 24 * 3600
@@ -87,12 +93,16 @@ class OAuthApp:
     redirect_urls: list[str]
     scopes: list[str]
     client_secret_hash: str | None = None
-    loopback_redirects: bool = False
     integration_id: str | None = None
     access_token_ttl_minutes: int | None = None
     refresh_token_ttl_minutes: int = DEFAULT_REFRESH_TTL_MINUTES
     single_use_refresh_tokens: bool = False
     create_time: float = 0.0
+    # A published app (databricks-cli, ...) enabled through a published app integration; its
+    # redirect URLs come from the catalog, not from the account admin.
+    published_app_id: str | None = None
+    user_authorized_scopes: list[str] = field(default_factory=list)
+    created_by: int = 0  # SCIM id of the admin who created it; 0 = the seed ("system")
 
 
 @dataclass
@@ -158,18 +168,22 @@ class EmulatorState:
         self.token_requests: Counter[str] = Counter()
         self.codes: dict[str, AuthorizationCode] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
-        # jti -> subject of every access token issued since the last reset. A token whose jti
-        # is not here was issued before a reset or revoked: it is refused.
-        self.issued: dict[str, str] = {}
+        # jti -> (subject, client id) of every access token issued since the last reset. A token
+        # whose jti is not here was issued before a reset, or revoked (its user, or its app
+        # deleted): it is refused.
+        self.issued: dict[str, tuple[str, str]] = {}
         self.users = {u["username"]: _user(u) for u in seed.get("users", [])}
         self.service_principals = {
             sp["application_id"]: _service_principal(sp, self.now())
             for sp in seed.get("service_principals", [])
         }
         self.apps = {a["client_id"]: _app(a) for a in seed.get("oauth_apps", [])}
+        for raw in seed.get("published_app_integrations", []):
+            app = published_app(raw)
+            self.apps[app.client_id] = app
         self.policies = [_policy(p) for p in seed.get("federation_policies", [])]
         self.clusters: list[dict[str, Any]] = list(seed.get("clusters", []))
-        self.warehouses: list[dict[str, Any]] = list(seed.get("warehouses", []))
+        self.sql = SqlState(list(seed.get("warehouses", [])), self.now)
 
     def sign_ins(self) -> list[dict[str, Any]]:
         """The live refresh tokens (hashes only), to carry across a restart (`--keep-sign-ins`)."""
@@ -211,13 +225,23 @@ class EmulatorState:
 
     # -- revocation --------------------------------------------------------------------------
     def revoke_subject(self, subject: str) -> None:
-        self.issued = {jti: sub for jti, sub in self.issued.items() if sub != subject}
+        self.issued = {jti: who for jti, who in self.issued.items() if who[0] != subject}
         for rt in self.refresh_tokens.values():
             if rt.subject == subject:
                 rt.revoked = True
 
+    def remove_app(self, client_id: str) -> None:
+        """An app integration deleted (a published app disabled): its refresh tokens die with it
+        and its access tokens stop working at once (stricter than waiting for their expiry)."""
+        self.apps.pop(client_id, None)
+        self.issued = {jti: who for jti, who in self.issued.items() if who[1] != client_id}
+        for rt in self.refresh_tokens.values():
+            if rt.client_id == client_id:
+                rt.revoked = True
+
     def is_token_live(self, jti: str, subject: str) -> bool:
-        return self.issued.get(jti) == subject
+        who = self.issued.get(jti)
+        return who is not None and who[0] == subject
 
 
 def _user(raw: dict[str, Any]) -> User:
@@ -259,7 +283,6 @@ def _app(raw: dict[str, Any]) -> OAuthApp:
         redirect_urls=list(raw.get("redirect_urls") or []),
         scopes=list(raw.get("scopes") or ["all-apis", "offline_access"]),
         client_secret_hash=hash_secret(secret) if secret else None,
-        loopback_redirects=bool(raw.get("loopback_redirects")),
         integration_id=raw.get("integration_id"),
         access_token_ttl_minutes=policy.get("access_token_ttl_in_minutes"),
         refresh_token_ttl_minutes=policy.get(
@@ -267,7 +290,35 @@ def _app(raw: dict[str, Any]) -> OAuthApp:
         ),
         single_use_refresh_tokens=bool(policy.get("enable_single_use_refresh_tokens")),
         create_time=time.time(),
+        user_authorized_scopes=list(raw.get("user_authorized_scopes") or []),
     )
+
+
+def published_app(raw: dict[str, Any]) -> OAuthApp:
+    """A published app enabled in the account: catalog data plus the integration's policy."""
+    entry = published.find(raw["app_id"])
+    if entry is None:
+        raise ValueError(f"unknown published app {raw['app_id']!r}")
+    policy = raw.get("token_access_policy") or {}
+    return OAuthApp(
+        client_id=entry.client_id,
+        name=entry.name,
+        confidential=False,  # "always false for published OAuth apps" (sdk PublishedAppOutput)
+        redirect_urls=list(entry.redirect_urls),
+        scopes=list(entry.scopes),
+        integration_id=raw.get("integration_id") or new_uuid(),
+        access_token_ttl_minutes=policy.get("access_token_ttl_in_minutes"),
+        refresh_token_ttl_minutes=policy.get(
+            "refresh_token_ttl_in_minutes", DEFAULT_REFRESH_TTL_MINUTES
+        ),
+        single_use_refresh_tokens=bool(policy.get("enable_single_use_refresh_tokens")),
+        create_time=time.time(),
+        published_app_id=entry.app_id,
+    )
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
 
 
 def _policy(raw: dict[str, Any]) -> FederationPolicy:

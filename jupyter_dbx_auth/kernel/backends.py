@@ -140,9 +140,9 @@ class LocalBackend:
     kind = "in-process"
 
     def __init__(self, broker: Any = None) -> None:
-        from .inprocess import InProcessBroker
+        from .inprocess import InProcessService
 
-        self.broker: InProcessBroker = broker or InProcessBroker()
+        self.broker: InProcessService = broker or InProcessService()
 
     def _public(self, conn: Any) -> ConnectionInfo:
         status = self.broker.status(conn)
@@ -176,7 +176,7 @@ class LocalBackend:
             conn = broker.sp_connection(conn, client_id)
 
         def fetch(rejected: KernelToken | None) -> Any:
-            return broker.token(conn, force=rejected is not None)
+            return broker.token(conn, rejected=rejected.access_token if rejected else None)
 
         return fetch
 

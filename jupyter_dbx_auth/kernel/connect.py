@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core.errors import ConfigError, CredentialsMissing, DbxAuthError, LoginRequired
@@ -62,6 +62,8 @@ class Connected:
         token = self.cache.peek()
         who = self.identity or (f"service principal {self.sp}" if self.sp else "unknown identity")
         what = {"workspace": "WorkspaceClient", "account": "AccountClient", "sql": "SQL"}[self.kind]
+        if "warehouse" in self.extra:
+            what = f"SQL warehouse {self.extra['warehouse']}"
         return (
             f"{self.var} = {what} for {self.info.name} ({self.info.host}) as {who}, "
             f"{self.info.method if not self.sp else 'm2m'} via {self.via}; "
@@ -121,11 +123,6 @@ def connect(
     backend = backend or current_backend()
     if options.sql and options.account:
         raise ConfigError("--sql and --account cannot be combined.", hint="Pick one of them.")
-    if options.sql and not (options.warehouse or options.http_path):
-        raise ConfigError(
-            "A SQL connection needs a warehouse.",
-            hint="Add --warehouse ID (from the warehouse's Connection details) or --http-path.",
-        )
     if options.user and options.sp:
         raise ConfigError("--user and --sp cannot be combined.", hint="Pick one of them.")
     info = backend.info(options.name, host=options.host)
@@ -144,6 +141,13 @@ def connect(
     if not client_id and backend.kind == "server":
         info = _refreshed_info(backend, info)
     kind = "sql" if options.sql else ("account" if info.account else "workspace")
+    extra: dict[str, Any] = {}
+    if kind == "sql":  # no --warehouse: the only running one (or an error listing them)
+        from .sql import sql_target
+
+        path, warehouse = sql_target(cache, info.host, options.warehouse, options.http_path)
+        options = replace(options, http_path=path)
+        extra["warehouse"] = f'"{warehouse.name}" ({warehouse.id})' if warehouse else path
     client = _build(kind, cache, info, options)
     identity = info.identity if not client_id else None
     if identity is None:
@@ -152,7 +156,9 @@ def connect(
     # shows the one the client will use next, not one that expired meanwhile.
     cache.token()
     var = options.var or {"workspace": "w", "account": "a", "sql": "conn"}[kind]
-    return Connected(client, var, info, cache, identity, kind, backend.kind, sp=client_id)
+    return Connected(
+        client, var, info, cache, identity, kind, backend.kind, sp=client_id, extra=extra
+    )
 
 
 def _first_token(
@@ -225,15 +231,14 @@ def _build(kind: str, cache: TokenCache, info: ConnectionInfo, options: ConnectO
 
 
 def _who(cache: TokenCache, info: ConnectionInfo) -> str | None:
-    """SCIM Me with the token we hold: the name for the one-line summary (best effort)."""
+    """SCIM Me with the token we hold: the name for the one-line summary (best effort), read by
+    the same rule as the server's (`core.service.identity_from_scim`)."""
     import httpx
 
+    from ..core.service import identity_from_scim, scim_me_url
+
     token = cache.token()
-    url = (
-        f"{info.host}/api/2.0/accounts/{info.account_id}/scim/v2/Me"
-        if info.account
-        else f"{info.host}/api/2.0/preview/scim/v2/Me"
-    )
+    url = scim_me_url(info.host, account=info.account, account_id=info.account_id)
     try:
         r = httpx.get(url, headers={"Authorization": token.authorization()}, timeout=10)
         body = r.json() if r.status_code == 200 else {}
@@ -242,21 +247,13 @@ def _who(cache: TokenCache, info: ConnectionInfo) -> str | None:
     return identity_from_scim(body)
 
 
-def identity_from_scim(body: dict[str, Any]) -> str | None:
-    app = body.get("applicationId")
-    if app:  # a service principal: its display name says more than its application id
-        name = body.get("displayName")
-        return f"service principal {name} ({app})"[:200] if name else f"service principal {app}"
-    who = body.get("userName") or body.get("displayName")
-    return str(who)[:200] if who else None
-
-
 def connect_client(
     name: str | None = None,
     *,
     host: str | None = None,
     sp: str | None = None,
     account: bool = False,
+    sql: bool = False,
     warehouse: str | None = None,
     http_path: str | None = None,
     login_timeout: float = LOGIN_TIMEOUT,
@@ -264,7 +261,8 @@ def connect_client(
     """`jupyter_dbx_auth.connect(name)`: the client `%dbx_connect` would inject, returned.
 
     A `WorkspaceClient` (an `AccountClient` for an account connection or with `account=True`, a
-    `databricks.sql` connection with `warehouse=` or `http_path=`) whose token is refreshed
+    `databricks.sql` connection with `sql=True` (the only running warehouse), `warehouse=` or
+    `http_path=`) whose token is refreshed
     shortly before it expires.
     """
     options = ConnectOptions(
@@ -272,7 +270,7 @@ def connect_client(
         host=host,
         sp=sp,
         account=account,
-        sql=bool(warehouse or http_path),
+        sql=sql or bool(warehouse or http_path),
         warehouse=warehouse,
         http_path=http_path,
         login_timeout=login_timeout,

@@ -1,13 +1,14 @@
-"""No Jupyter server (plain IPython, a script, CI): the core engine runs inside the kernel.
+"""No Jupyter server (plain IPython, a script, CI): the same `AuthService`, inside the kernel.
 
-M2M, workload identity federation, PATs and `.databrickscfg` profiles need no browser, so the core
-`TokenBroker` serves them here with a `MemoryStore` (nothing is written to disk, nothing outlives
-the process). A user login (U2M) needs somewhere for Databricks to redirect the browser to, and a
-holder for the refresh token that is not the kernel: that is the Jupyter server's job, so U2M
-says so and how to get one.
+A thin sync facade: every method hands one call to `core.service.AuthService` and converts the
+answer for the kernel; no policy, record scheme or status logic lives here. The service runs with
+a `MemoryStore` (nothing is written to disk, nothing outlives the process), so M2M, workload
+identity federation, PATs and `.databrickscfg` profiles work as on the server. A user login (U2M)
+needs somewhere for Databricks to redirect the browser to, and a holder for the refresh token that
+is not the kernel: that is the Jupyter server's job, so U2M says so and how to get one.
 
-The broker is async; kernels call us synchronously from any thread (IPython's main thread has its
-own running loop under ipykernel). So the broker lives on one private event loop in a daemon
+The service is async; kernels call us synchronously from any thread (IPython's main thread has its
+own running loop under ipykernel). So the service lives on one private event loop in a daemon
 thread, and each call is handed to it with `run_coroutine_threadsafe`.
 """
 
@@ -19,13 +20,14 @@ import threading
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 
-from ..core.broker import TokenBroker
-from ..core.config import resolve_all, resolve_connection
 from ..core.connections import AuthMethod, Connection
 from ..core.errors import ConfigError, CredentialsMissing, DbxAuthError
+from ..core.oauth.tokens import fingerprint
 from ..core.secret import Secret
+from ..core.service import AuthService
 from ..core.status import Status
 from ..core.store.memory import MemoryStore
+from ..core.wire import token_reply
 from .tokens import KernelToken
 
 T = TypeVar("T")
@@ -41,6 +43,8 @@ SP_SECRET_HINT = (
     "Jupyter with the jupyter-dbx-auth server extension and add the secret with "
     "jupyter_dbx_auth.picker() or the Databricks sidebar."
 )
+#: The principal recorded in the (absent) audit trail for in-process calls.
+USER = "in-process"
 
 
 class U2MNeedsServer(DbxAuthError):
@@ -49,8 +53,8 @@ class U2MNeedsServer(DbxAuthError):
     default_hint = U2M_NEEDS_SERVER_HINT
 
 
-class InProcessBroker:
-    """The core broker on a private event loop, for kernels without a Jupyter server."""
+class InProcessService:
+    """`AuthService` on a private event loop, for kernels without a Jupyter server."""
 
     def __init__(
         self,
@@ -59,29 +63,32 @@ class InProcessBroker:
         env: Mapping[str, str] | None = None,
         config_file: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.explicit = dict(explicit or {})
-        self._env = env
-        self._config_file = config_file
         self.store = MemoryStore()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
-            target=self._loop.run_forever, name="jupyter-dbx-auth-broker", daemon=True
+            target=self._loop.run_forever, name="jupyter-dbx-auth-service", daemon=True
         )
         self._thread.start()
-        self._broker: TokenBroker = self.run(self._make_broker())
-        self._connections: dict[str, Connection] = {}
+        self.service: AuthService = self.run(self._make(explicit, env, config_file))
 
     def __repr__(self) -> str:
-        return f"<InProcessBroker connections={sorted(self._connections)}>"
+        return f"<InProcessService connections={self.service.names()}>"
 
-    async def _make_broker(self) -> TokenBroker:
+    async def _make(
+        self,
+        explicit: Mapping[str, Mapping[str, Any]] | None,
+        env: Mapping[str, str] | None,
+        config_file: str | os.PathLike[str] | None,
+    ) -> AuthService:
         import httpx
 
-        from ..core.oauth.engine import OAuthEngine
-
-        # Created on the broker's loop: an AsyncClient belongs to the loop that uses it.
+        # Created on the service's loop: an AsyncClient belongs to the loop that uses it.
         self._http = httpx.AsyncClient(timeout=30.0)
-        return TokenBroker(self.store, OAuthEngine(http=self._http))
+        service = AuthService(
+            store=self.store, http=self._http, explicit=explicit, env=env, config_file=config_file
+        )
+        await service.ready()
+        return service
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 120.0) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
@@ -90,6 +97,7 @@ class InProcessBroker:
         if self._loop.is_closed():
             return
         try:
+            self.run(self.service.aclose(), timeout=5)
             self.run(self._http.aclose(), timeout=5)
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -98,71 +106,48 @@ class InProcessBroker:
 
     # -- connections ------------------------------------------------------------------------
 
-    @property
-    def env(self) -> Mapping[str, str]:
-        return os.environ if self._env is None else self._env
-
-    def names(self) -> list[str]:
-        resolved = resolve_all(self.explicit, env=self.env, config_file=self._config_file)
-        return sorted({c.name for c in resolved.connections} | set(self._connections))
-
     def connections(self) -> tuple[list[Connection], dict[str, ConfigError]]:
-        resolved = resolve_all(self.explicit, env=self.env, config_file=self._config_file)
-        found = {c.name: c for c in resolved.connections}
-        for name, conn in self._connections.items():
-            found.setdefault(name, conn)
-        return [found[n] for n in sorted(found)], dict(resolved.problems)
+        return self.run(self._connections())
+
+    async def _connections(self) -> tuple[list[Connection], dict[str, ConfigError]]:
+        # On the service's loop, like every other call: the listing is not shared across threads.
+        self.service.reload()
+        problems = {n: e for n, e in self.service.problems().items() if isinstance(e, ConfigError)}
+        return [self.service.get(n) for n in self.service.names()], problems
 
     def resolve(self, name: str | None = None, *, host: str | None = None) -> Connection:
-        """A connection by name (explicit, profile), by host (with the environment's
-        credentials), or the sdk's default (None)."""
-        if host is not None:
-            explicit = {"host": host}
-            conn = resolve_connection(
-                "_host", explicit={"_host": explicit}, env=self.env, config_file=None
-            )
-            conn = _renamed(conn, name or conn.host)
-        elif name is not None and name in self._connections:
-            return self._connections[name]
-        else:
-            conn = resolve_connection(
-                name, explicit=self.explicit, env=self.env, config_file=self._config_file
-            )
-        self._connections[conn.name] = conn
-        return conn
+        return self.service.resolve(name, host=host)
 
     def remember(self, conn: Connection) -> None:
-        """Use `conn` under its name from now on (e.g. the account side of a connection)."""
-        self._connections[conn.name] = conn
+        self.service.remember(conn)
 
     # -- tokens and status ------------------------------------------------------------------
 
-    def token(self, conn: Connection, *, force: bool = False) -> KernelToken:
+    def token(self, conn: Connection, *, rejected: Secret | None = None) -> KernelToken:
         if conn.method is AuthMethod.USER:
             raise U2MNeedsServer(
                 f"Connection {conn.name} signs in as a user (U2M), which needs the Jupyter "
                 "server: the server receives the Databricks sign-in and keeps the refresh token "
                 "out of the kernel."
             )
+        refused = fingerprint(rejected) if rejected is not None else None
         try:
-            tokens = self.run(self._broker.get_token(conn, force_refresh=force))
+            tokens = self.run(self.service.token(conn, rejected=refused))
         except CredentialsMissing as exc:
             raise CredentialsMissing(exc.message, hint=SP_SECRET_HINT) from None
-        return KernelToken(
-            access_token=tokens.access_token,
-            expires_at=tokens.expires_at,
-            token_type=tokens.token_type,
-            host=conn.host,
-            account=conn.account,
-            account_id=conn.account_id,
-        )
+        # The same answer a kernel gets from the server, read the same way.
+        token = KernelToken.from_reply(token_reply(conn, tokens))
+        assert token is not None  # the service returned a token
+        return token
 
     def status(self, conn: Connection) -> Status:
-        return self._broker.status(conn)
+        return self.run(self.service.broker.load_status(conn))
 
     def expires_at(self, conn: Connection) -> float | None:
-        cached = self._broker.cached_token(conn)
+        cached = self.service.broker.cached_token(conn)
         return cached.expires_at if cached else None
+
+    # -- service principals -----------------------------------------------------------------
 
     def add_service_principal(
         self,
@@ -172,59 +157,24 @@ class InProcessBroker:
         *,
         expires_at: float | None = None,
         label: str = "",
-    ) -> None:
+    ) -> dict[str, Any]:
         """Keep a service principal's secret in this process's memory (checked first)."""
-        target = conn
-        if conn.method is not AuthMethod.SERVICE_PRINCIPAL or conn.client_id != client_id:
-            target = _as_sp(conn, client_id)
-        self.run(
-            self._broker.add_service_principal(
-                target, client_id, client_secret, expires_at=expires_at, label=label
+        return self.run(
+            self.service.add_service_principal(
+                conn,
+                client_id=client_id,
+                client_secret=client_secret,
+                expires_at=expires_at,
+                label=label,
+                user=USER,
             )
         )
-        self._connections[target.name] = target
 
     def service_principals(self, conn: Connection) -> list[dict[str, Any]]:
-        # Keys: "<name>/<client id>" (the connection's own SP) or "<name>#sp:<id>/<id>".
-        prefixes = (f"{conn.name}/", f"{conn.name}#sp:")
-        out = []
-        for key, record in self.store.items("sp"):
-            if key.startswith(prefixes):
-                out.append(
-                    {
-                        "connection": conn.name,
-                        "client_id": record.get("client_id"),
-                        "label": record.get("label") or "",
-                        "expires_at": record.get("expires_at"),
-                        "has_secret": bool(record.get("client_secret")),
-                    }
-                )
-        return out
+        return self.run(self.service.list_service_principals(conn))
 
     def sp_connection(self, conn: Connection, client_id: str) -> Connection:
-        if conn.method is AuthMethod.SERVICE_PRINCIPAL and conn.client_id == client_id:
-            return conn
-        return self._connections.get(_as_sp(conn, client_id).name) or _as_sp(conn, client_id)
+        return self.service.sp_connection(conn, client_id)
 
     def logout(self, conn: Connection) -> None:
-        self.run(self._broker.logout(conn))
-
-
-def _renamed(conn: Connection, name: str) -> Connection:
-    import dataclasses
-
-    return dataclasses.replace(conn, name=name)
-
-
-def _as_sp(conn: Connection, client_id: str) -> Connection:
-    import dataclasses
-
-    # The same store key scheme as the server's `sp_connection`: a separate cache entry per SP.
-    return dataclasses.replace(
-        conn,
-        name=conn.name if conn.client_id == client_id else f"{conn.name}#sp:{client_id}",
-        method=AuthMethod.SERVICE_PRINCIPAL,
-        client_id=client_id,
-        client_secret=None,
-        scopes=tuple(s for s in conn.scopes if s != "offline_access") or ("all-apis",),
-    )
+        self.run(self.service.logout(conn, user=USER))

@@ -22,7 +22,8 @@ Examples::
   %dbx_connect ws --as prod           # ... injected as `prod` instead of `w`
   %dbx_connect etl --sp nightly       # as the stored service principal labelled "nightly"
   %dbx_connect admin --account        # a = AccountClient
-  %dbx_connect ws --sql --warehouse 1234567890abcdef   # conn = databricks.sql connection
+  %dbx_connect ws --sql               # conn = databricks.sql, the only running warehouse
+  %dbx_connect ws --sql --warehouse 1234567890abcdef   # ... that warehouse (id or name)
   %dbx_connect --host https://adb-123.4.azuredatabricks.net
 
 Then ``w.current_user.me()``. Tokens are refreshed shortly before they expire: the client keeps
@@ -122,7 +123,9 @@ class DatabricksMagics(Magics):
     @argument("--sp", metavar="LABEL", help="A stored service principal (label or client id).")
     @argument("--account", action="store_true", help="Give an AccountClient (`a`).")
     @argument("--sql", action="store_true", help="Give a databricks.sql connection (`conn`).")
-    @argument("--warehouse", metavar="ID", help="SQL warehouse id (with --sql).")
+    @argument(
+        "--warehouse", metavar="ID", help="SQL warehouse id or name (default: the running one)."
+    )
     @argument("--http-path", dest="http_path", metavar="PATH", help="SQL HTTP path (with --sql).")
     @argument("--as", dest="var", metavar="VAR", help="Variable to assign instead of w/a/conn.")
     @argument("--timeout", type=float, default=None, help="Seconds to wait for a browser sign-in.")
@@ -168,11 +171,13 @@ class DatabricksMagics(Magics):
 
     @line_magic
     def dbx_status(self, line: str) -> Any:
-        """A table of connections: name, identity, method, status, token expiry, warnings."""
-        from .status import status_table
+        """A table of connections: name, identity, method, status, token expiry, warnings.
+        `%dbx_status NAME`: the SQL warehouses of that connection, with their HTTP paths."""
+        from .status import status_table, warehouse_table
 
+        name = without_comment(line).strip()
         try:
-            return status_table()
+            return warehouse_table(name) if name else status_table()
         except Exception as exc:
             raise _friendly(exc) from None
 

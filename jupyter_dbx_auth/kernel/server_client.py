@@ -15,7 +15,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import time
 from collections.abc import Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
@@ -25,15 +24,9 @@ import httpx
 
 from ..core import errors
 from ..core.secret import Secret
+from ..core.wire import ENV_KEY, ENV_SOCKET, ENV_URL, kernel_key_header
 from .keepalive import KeepAliveGet
 from .tokens import KernelToken
-
-# Same names as `jupyter_dbx_auth.server.kernel_key` (not imported: the kernel must not import
-# the server package, which pulls in jupyter_server).
-ENV_KEY = "JUPYTER_DBX_AUTH_KERNEL_KEY"
-ENV_URL = "JUPYTER_DBX_AUTH_SERVER_URL"
-ENV_SOCKET = "JUPYTER_DBX_AUTH_TOKEN_SOCKET"
-SCHEME = "DbxKernelKey"
 
 _ERRORS: dict[str, type[errors.DbxAuthError]] = {
     "LoginRequired": errors.LoginRequired,
@@ -43,6 +36,11 @@ _ERRORS: dict[str, type[errors.DbxAuthError]] = {
     "ConfigError": errors.ConfigError,
     "DiscoveryError": errors.DiscoveryError,
     "OAuthError": errors.OAuthError,
+    "TooManyRequests": errors.TooManyRequests,
+    "TooManyLogins": errors.TooManyRequests,
+    "NotFound": errors.NotFound,
+    "BadRequest": errors.BadRequest,
+    "StateRejected": errors.BadRequest,
 }
 
 
@@ -68,7 +66,7 @@ class ServerClient:
     ) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self._api = self.url + "dbx-auth/api/"
-        headers = {"Authorization": f"{SCHEME} {key.reveal()}"}
+        headers = {"Authorization": kernel_key_header(key.reveal())}
         self._http = httpx.Client(
             headers=headers,
             # Never keep a cookie: the server refuses kernel-key requests that carry Jupyter
@@ -117,19 +115,10 @@ class ServerClient:
 
             params["refresh"] = "1"
             params["rejected"] = fingerprint(rejected)
-        body = self._fast_get(params)
-        access = body.get("access_token")
-        if not isinstance(access, str) or not access:
+        token = KernelToken.from_reply(self._fast_get(params))
+        if token is None:
             raise ServerAPIError("The Jupyter server returned no access token.", status=502)
-        expires = body.get("expires_at")
-        return KernelToken(
-            access_token=Secret(access),
-            expires_at=float(expires) if isinstance(expires, (int, float)) else None,
-            token_type=str(body.get("token_type") or "Bearer"),
-            host=str(body.get("host") or ""),
-            account=bool(body.get("account")),
-            account_id=body.get("account_id") or None,
-        )
+        return token
 
     def connections(self) -> dict[str, Any]:
         """`{"connections": [...], "problems": [...], "store": {...}}` (no token, ever)."""
@@ -235,16 +224,3 @@ def _error(status: int, body: Mapping[str, Any]) -> errors.DbxAuthError:
     if cls is not None:
         return cls(message, hint=hint)
     return ServerAPIError(message, status=status, hint=hint)
-
-
-def wait_until(
-    predicate: Any, *, timeout: float, interval: float = 0.5, clock: Any = time.monotonic
-) -> bool:
-    """Poll `predicate()` until it is true or `timeout` passes (KeyboardInterrupt propagates)."""
-    deadline = clock() + timeout
-    while True:
-        if predicate():
-            return True
-        if clock() >= deadline:
-            return False
-        time.sleep(interval)

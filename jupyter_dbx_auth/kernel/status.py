@@ -1,4 +1,5 @@
-"""`%dbx_status`: one row per connection, as text and as an HTML table. No token, ever."""
+"""`%dbx_status`: one row per connection, as text and as an HTML table. No token, ever.
+`%dbx_status NAME`: the SQL warehouses that connection can use, with their HTTP paths."""
 
 from __future__ import annotations
 
@@ -65,19 +66,22 @@ def _row(info: ConnectionInfo, now: float) -> tuple[str, ...]:
 class StatusTable:
     rows: tuple[tuple[str, ...], ...]
     via: str
+    columns: tuple[str, ...] = COLUMNS
+    empty: str = "No Databricks connections"
 
     def __repr__(self) -> str:
         if not self.rows:
-            return f"No Databricks connections ({self.via})."
-        widths = [max(len(r[i]) for r in (COLUMNS, *self.rows)) for i in range(len(COLUMNS))]
+            return f"{self.empty} ({self.via})."
+        columns = self.columns
+        widths = [max(len(r[i]) for r in (columns, *self.rows)) for i in range(len(columns))]
 
         def line(row: tuple[str, ...]) -> str:
             return "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
 
-        return "\n".join([line(COLUMNS), *(line(r) for r in self.rows), f"({self.via})"])
+        return "\n".join([line(columns), *(line(r) for r in self.rows), f"({self.via})"])
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
             for row in self.rows
@@ -94,3 +98,21 @@ def status_table(backend: Backend | None = None) -> StatusTable:
     rows = tuple(_row(c, now) for c in backend.connections())
     via = "tokens from the Jupyter server" if backend.kind == "server" else "in-process, no server"
     return StatusTable(rows, via)
+
+
+WAREHOUSE_COLUMNS = ("warehouse", "id", "state", "http path")
+
+
+def warehouse_table(name: str, backend: Backend | None = None) -> StatusTable:
+    """The SQL warehouses connection `name` can use (`GET /api/2.0/sql/warehouses`)."""
+    from .sql import list_warehouses, warehouse_path
+    from .tokens import TokenCache
+
+    backend = backend or current_backend()
+    info = backend.info(name)
+    cache = TokenCache(backend.fetcher(info), label=info.name)
+    rows = tuple(
+        (w.name, w.id, w.state, warehouse_path(w.id)) for w in list_warehouses(cache, info.host)
+    )
+    via = f"SQL warehouses of {info.name} ({info.host}); %dbx_connect {info.name} --sql"
+    return StatusTable(rows, via, WAREHOUSE_COLUMNS, "No SQL warehouses")

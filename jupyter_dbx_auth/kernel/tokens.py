@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..core.secret import Secret
 
@@ -42,6 +44,22 @@ class KernelToken:
     host: str = ""
     account: bool = False
     account_id: str | None = None
+
+    @classmethod
+    def from_reply(cls, body: Mapping[str, Any]) -> KernelToken | None:
+        """From the token API's answer (`core.wire.token_reply`); None without a token."""
+        access = body.get("access_token")
+        if not isinstance(access, str) or not access:
+            return None
+        expires = body.get("expires_at")
+        return cls(
+            access_token=Secret(access),
+            expires_at=float(expires) if isinstance(expires, (int, float)) else None,
+            token_type=str(body.get("token_type") or "Bearer"),
+            host=str(body.get("host") or ""),
+            account=bool(body.get("account")),
+            account_id=body.get("account_id") or None,
+        )
 
     def authorization(self) -> str:
         return f"{self.token_type} {self.access_token.reveal()}"
@@ -74,6 +92,7 @@ class TokenCache:
         self._lock = threading.Lock()
         # (refresh_at, header value, token): replaced as a whole so readers need no lock.
         self._state: tuple[float, str, KernelToken] | None = None
+        _caches.add(self)
 
     def __repr__(self) -> str:
         state = self._state
@@ -141,3 +160,24 @@ class TokenCache:
 
 def _valid_for(token: KernelToken, now: float) -> float:
     return float("inf") if token.expires_at is None else token.expires_at - now
+
+
+#: Every live cache of this kernel, for `token_rejected`.
+_caches: weakref.WeakSet[TokenCache] = weakref.WeakSet()
+
+
+def token_rejected(connection: str) -> int:
+    """Databricks refused (HTTP 401) the current token of `connection`: get new ones.
+
+    Each of this kernel's clients of that connection reports its current token (a fingerprint of
+    it only) and takes a new one. The Jupyter server (or the in-process service) refreshes once
+    however many kernels report the same token, and refuses (429) to force another refresh of
+    that connection within 30 s, because a token refused right after a refresh will not be saved
+    by another one. Returns how many clients got a new token.
+    """
+    renewed = 0
+    for cache in list(_caches):
+        if cache.label == connection and cache.peek() is not None:
+            cache.refresh(force=True)
+            renewed += 1
+    return renewed

@@ -7,7 +7,6 @@ Every option is a trait (`c.DatabricksAuth.<name>` in `jupyter_server_config.py`
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 from typing import Any
 
@@ -17,9 +16,8 @@ from tornado.ioloop import IOLoop
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode
 
 from .._version import __version__
-from .events import EventHub
+from ..core.service import LOGIN_TTL
 from .kernel_key import KernelKey, kernel_server_url
-from .pending import LOGIN_TTL, PendingLogins
 
 #: Environment variables holding secrets that only the server may hold (DESIGN.md: no refresh
 #: token, client secret or store key ever reaches a kernel).
@@ -30,6 +28,18 @@ SERVER_ONLY_ENV = (
     "DATABRICKS_TOKEN",
     "DATABRICKS_PASSWORD",
 )
+
+#: `core.service.ServiceSettings` field -> the trait that sets it.
+SERVICE_SETTINGS = {
+    "refresh_margin": "refresh_margin",
+    "secret_expiry_warning_days": "secret_expiry_warning_days",
+    "login_ttl": "login_ttl",
+    "max_pending_per_user": "max_pending_logins",
+    "max_pending_per_client": "max_pending_logins_per_client",
+    "max_pending_total": "max_pending_logins_total",
+    "public_url": "public_url",
+    "forced_refresh_interval": "forced_refresh_interval",
+}
 
 #: Connection fields that hold a secret when written inline in Jupyter config.
 INLINE_SECRET_FIELDS = ("client_secret", "token", "password")
@@ -64,6 +74,15 @@ class DatabricksAuth(ExtensionApp):
         allow_none=True,
         help="Secret of the custom OAuth app, if it is confidential. Prefer the environment "
         "variable JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET over a config file.",
+    ).tag(config=True)
+    public_url = Unicode(
+        None,
+        allow_none=True,
+        help="""The address browsers use to reach this server, scheme://host[:port] (the
+        server's base_url is added), e.g. https://jupyter.example.com. Sign-in callback URLs are
+        built from it; unset, only a loopback Host header (localhost, 127.0.0.1, ::1) is used, and
+        a sign-in started through any other name is refused, because the Host header is
+        client-controlled.""",
     ).tag(config=True)
     redirect_url = Unicode(
         None,
@@ -107,6 +126,18 @@ class DatabricksAuth(ExtensionApp):
     max_pending_logins = Int(
         8, help="Sign-ins one Jupyter user may have in progress at once (oldest dropped)."
     ).tag(config=True)
+    max_pending_logins_per_client = Int(
+        32,
+        help="Sign-ins one client address may have in progress at once; more are refused (429).",
+    ).tag(config=True)
+    max_pending_logins_total = Int(
+        1000, help="Sign-ins in progress on this server at once; more are refused (429)."
+    ).tag(config=True)
+    forced_refresh_interval = Float(
+        30.0,
+        help="Shortest time between two token refreshes forced by kernels reporting that "
+        "Databricks refused a token (HTTP 401), per connection.",
+    ).tag(config=True)
     token_socket = Bool(
         True,
         help="Also serve the kernel token API on a private unix socket (0600 in a 0700 "
@@ -119,37 +150,30 @@ class DatabricksAuth(ExtensionApp):
     ).tag(config=True)
 
     def initialize_settings(self) -> None:
-        from ..core.broker import TokenBroker
-        from ..core.oauth.engine import OAuthEngine
         from ..core.secret import Secret
+        from ..core.service import AuthService, EventHub, OAuthApp, ServiceSettings
         from ..core.store.select import open_store
-        from .service import DbxAuthService, OAuthApp
 
         self._warn_about_inline_secrets()
         store = open_store(self.store_backend, self.store_path, self.store_key)
         self._http = httpx.AsyncClient(timeout=30.0)
-        engine = OAuthEngine(http=self._http)
-        broker = TokenBroker(
-            store,
-            engine,
-            refresh_margin=self.refresh_margin,
-            secret_expiry_warning_days=self.secret_expiry_warning_days,
-        )
         app_secret = self.oauth_client_secret or os.environ.get(
             "JUPYTER_DBX_AUTH_OAUTH_CLIENT_SECRET"
         )
-        self.service = DbxAuthService(
+        self.service = AuthService(
             store=store,
-            broker=broker,
             http=self._http,
             explicit=self.connections,
             include_profiles=self.include_profiles,
+            env=dict(os.environ),
             app=OAuthApp(
                 client_id=self.oauth_client_id or None,
                 client_secret=Secret(app_secret) if app_secret else None,
                 redirect_url=self.redirect_url or None,
             ),
-            pending=PendingLogins(ttl=self.login_ttl, per_user=self.max_pending_logins),
+            settings=ServiceSettings(
+                **{field: getattr(self, trait) for field, trait in SERVICE_SETTINGS.items()}
+            ),
             events=EventHub(IOLoop.current().asyncio_loop),  # type: ignore[attr-defined]
             audit=self._open_audit(),
         )
@@ -218,17 +242,17 @@ class DatabricksAuth(ExtensionApp):
                 "is unavailable to kernels."
             )
         self.kernel_key.export(os.environ, url)
+        await self.service.ready()  # service principals' public fields, read off the loop
         # Then the fast path: kernels started before it is up simply use the HTTP route.
         self.kernel_key.export(os.environ, url, await self._start_token_socket())
 
     async def _start_token_socket(self) -> str | None:
         from . import token_socket
-        from .handlers.token import issue_token
 
         if not self.token_socket or not token_socket.available():
             return None
         listener = token_socket.TokenSocket(
-            functools.partial(issue_token, self.service, self.kernel_key)
+            {"dbx_auth_service": self.service, "dbx_auth_kernel_key": self.kernel_key}
         )
         try:
             await listener.start()

@@ -4,8 +4,7 @@ The server draws a random key at start-up and puts it, with the server's loopbac
 environment; kernel managers copy `os.environ` into every kernel they start, so kernels of this
 server (and nothing else) can present `Authorization: DbxKernelKey <key>`.
 
-Why a custom scheme and not `token`/`bearer`: jupyter-server's identity provider reads those as the
-Jupyter token, and the kernel key must never be mistaken for (or act as) Jupyter credentials.
+The names (environment variables, the `DbxKernelKey` scheme) are the kernel API's, in `core.wire`.
 """
 
 from __future__ import annotations
@@ -17,22 +16,9 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from ..core.secret import Secret
+from ..core.wire import ENV_KEY, ENV_SOCKET, ENV_URL, SCHEME, kernel_key_header, presented_key
 
-ENV_KEY = "JUPYTER_DBX_AUTH_KERNEL_KEY"
-ENV_URL = "JUPYTER_DBX_AUTH_SERVER_URL"
-ENV_SOCKET = "JUPYTER_DBX_AUTH_TOKEN_SOCKET"  # the token API's unix-socket fast path
-SCHEME = "DbxKernelKey"
-_SCHEME_LOWER = SCHEME.lower()
-
-
-def presented_key(authorization: str | None) -> str | None:
-    """The key in an `Authorization: DbxKernelKey <key>` header, else None."""
-    if not authorization:
-        return None
-    scheme, _, value = authorization.strip().partition(" ")
-    if scheme.lower() != _SCHEME_LOWER:
-        return None
-    return value.strip()
+__all__ = ["ENV_KEY", "ENV_SOCKET", "ENV_URL", "SCHEME", "KernelKey", "presented_key"]
 
 
 class KernelKey:
@@ -48,7 +34,7 @@ class KernelKey:
 
     def header(self) -> str:
         """The header value a kernel sends (tests and benchmarks use it)."""
-        return f"{SCHEME} {self._secret.reveal()}"
+        return kernel_key_header(self._secret.reveal())
 
     def matches(self, candidate: str | None) -> bool:
         if not candidate:

@@ -70,7 +70,7 @@ def test_1000_rotations_across_two_processes(emulator, tmp_path) -> None:
             alice = emulator.user("alice@example.com")
             location = sign_in(url, alice["username"], alice["password"])
             params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-            await broker.complete_login(conn, pending, params["code"], params["state"])
+            await broker.complete_login(conn, pending, params["code"])
 
     asyncio.run(login())
     env = {

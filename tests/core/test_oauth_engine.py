@@ -19,7 +19,8 @@ from jupyter_dbx_auth.core.oauth import OAuthEngine, RetryPolicy
 from jupyter_dbx_auth.core.secret import Secret
 from tests.browser import sign_in
 
-REDIRECT = "http://127.0.0.1:8888/dbx-auth/callback"
+REDIRECT = "http://127.0.0.1:8888/dbx-auth/callback"  # registered with the seed's custom apps
+CLI_REDIRECT = "http://localhost:8020"  # the only redirect Databricks registers for databricks-cli
 SINGLE_USE_APP = "7c0b5e0e-1111-4a1a-8a1a-00000000c002"  # public, single-use refresh tokens
 FAST = RetryPolicy(max_attempts=4, max_elapsed=10, base_delay=0.01, max_delay=0.05)
 
@@ -40,12 +41,16 @@ def sp_connection(emulator, **kw) -> Connection:
     )
 
 
+def redirect(conn: Connection) -> str:
+    return CLI_REDIRECT if conn.client_id == "databricks-cli" else REDIRECT
+
+
 def callback_params(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
 async def login(engine: OAuthEngine, emulator, conn: Connection):
-    url, pending = await engine.begin_login(conn, REDIRECT)
+    url, pending = await engine.begin_login(conn, redirect(conn))
     alice = emulator.user("alice@example.com")
     params = callback_params(sign_in(url, alice["username"], alice["password"]))
     assert params["state"] == pending.state  # the IdP hands our state back untouched
@@ -55,7 +60,7 @@ async def login(engine: OAuthEngine, emulator, conn: Connection):
 async def test_pkce_login_code_exchange_and_refresh(emulator) -> None:
     async with OAuthEngine(retry=FAST) as engine:
         conn = user_connection(emulator)
-        url, pending = await engine.begin_login(conn, REDIRECT)
+        url, pending = await engine.begin_login(conn, redirect(conn))
         query = callback_params(url)
         assert query["code_challenge_method"] == "S256" and "code_verifier" not in query
         alice = emulator.user("alice@example.com")

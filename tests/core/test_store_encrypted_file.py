@@ -228,3 +228,13 @@ def test_lock_timeout_names_the_record(tmp_path: Path) -> None:
         holder.wait()
     store.put("u2m", "emu", {"n": 3})  # the dead holder's lock is released by the kernel
     assert store.get("u2m", "emu") == {"n": 3}
+
+
+def test_deleting_a_record_that_does_not_exist_creates_no_file(tmp_path: Path) -> None:
+    store = EncryptedFileStore(tmp_path, key=Fernet.generate_key().decode())
+    store.put("sp", "etl/a", {"client_secret": "x"})
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    for i in range(50):
+        assert store.delete("sp", f"etl/made-up-{i}") is False
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    assert store.delete("sp", "etl/a") is True

@@ -64,11 +64,15 @@ def test_kill_9_during_writes_keeps_last_committed_value(tmp_path: Path) -> None
     kills_mid_write = 0
     for _ in range(rounds):
         proc = _spawn(WRITER, str(tmp_path), KEY, str(committed))
+        assert proc.stdout is not None
+        # Wait for one committed write before the kill: on a loaded machine the interpreter can
+        # be slow enough that a kill lands before the first write, which tests nothing.
+        first = int(proc.stdout.readline())
         time.sleep(rng.uniform(0.005, 0.06))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         assert proc.stdout is not None
-        reported = [int(line) for line in proc.stdout.read().split() if line.isdigit()]
+        reported = [first] + [int(n) for n in proc.stdout.read().split() if n.isdigit()]
         proc.stdout.close()
         last_reported = reported[-1] if reported else committed
         # A fresh process must load the store, and find the last reported value or, when the

@@ -12,7 +12,7 @@ import httpx
 from jupyter_dbx_auth.emulator.harness import EmulatorProcess
 
 CLI = "databricks-cli"
-LOOPBACK_REDIRECT = "http://localhost:8020/callback"
+LOOPBACK_REDIRECT = "http://localhost:8020"  # the only redirect of databricks-cli
 DEMO_REDIRECT = "http://127.0.0.1:8888/dbx-auth/callback"
 
 

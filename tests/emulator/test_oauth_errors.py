@@ -186,7 +186,7 @@ def test_malformed_basic_header(emulator):
     assert_error(response, "invalid_client", 401)
 
 
-def test_authorize_unknown_client_and_bad_redirect_show_error_page(emulator):
+def test_authorize_unknown_client_and_bad_redirect_answer_json_without_redirect(emulator):
     _, challenge = pkce_pair()
     app = confidential_app(emulator)
     with http() as c:
@@ -201,7 +201,8 @@ def test_authorize_unknown_client_and_bad_redirect_show_error_page(emulator):
             page = c.get(url)
             assert page.status_code == 400, url
             assert "Location" not in page.headers
-            assert "text/html" in page.headers["Content-Type"]
+            assert page.headers["Content-Type"] == "application/json"
+            assert page.json()["error"] in ("invalid_client", "invalid_request"), page.text
             assert "Traceback" not in page.text
 
 

@@ -23,7 +23,7 @@ def m2m_workspace(emu, client_id: str, secret: str) -> WorkspaceClient:
 def admin_account_client(emu) -> AccountClient:
     sp = emu.service_principal("emulator-admin-sp")
     return AccountClient(
-        host=emu.url,
+        host=emu.account_url,
         account_id=emu.account_id,
         client_id=sp["client_id"],
         client_secret=sp["secret"],

@@ -65,6 +65,7 @@ jp_asyncio_loop = _server.jp_asyncio_loop
 jp_base_url = _server.jp_base_url
 dbx_extra_config = _server.dbx_extra_config
 dbx_emulator = _server.dbx_emulator
+dbx_oauth_app = _server.dbx_oauth_app
 jp_server_config = _server.jp_server_config
 dbx_app = _server.dbx_app
 server_url = _server.server_url

@@ -121,7 +121,7 @@ def test_sp_without_secret_says_how_to_add_one(ip, profiles, capsys):
         ("%dbx_connect --bogus", "unrecognized arguments"),
         ("%dbx_connect nosuchprofile", "nosuchprofile"),
         ("%dbx_connect etl --as 1x", "not a Python name"),
-        ("%dbx_connect etl --sql", "needs a warehouse"),
+        ("%dbx_connect etl --sql --warehouse nope", "No SQL warehouse nope"),
         ("%dbx_connect etl --user", "not as a user"),
         ("%dbx_connect etl --user --sp x", "cannot be combined"),
         ("%dbx_connect etl --sp nobody", "No secret is stored for service principal 'nobody'"),

@@ -69,3 +69,28 @@ def test_one_fetch_for_many_threads() -> None:
         t.join()
     assert len(calls) == 1
     assert results == [{"Authorization": "Bearer shared"}] * 20
+
+
+def test_token_rejected_renews_every_client_of_that_connection() -> None:
+    import jupyter_dbx_auth
+
+    reports: list[tuple[str, str | None]] = []
+
+    def source(label: str):
+        count = [0]
+
+        def fetch(rejected: KernelToken | None) -> KernelToken:
+            reports.append((label, rejected.access_token.reveal() if rejected else None))
+            count[0] += 1
+            return KernelToken(Secret(f"{label}-{count[0]}"), 10**10)
+
+        return fetch
+
+    a, b = TokenCache(source("a"), label="prod"), TokenCache(source("b"), label="prod")
+    other = TokenCache(source("c"), label="dev")
+    for cache in (a, b, other):
+        cache.token()
+    assert jupyter_dbx_auth.token_rejected("prod") == 2
+    assert ("a", "a-1") in reports and ("b", "b-1") in reports  # each reported its own token
+    assert a.token().access_token.reveal() == "a-2" and other.token().access_token.reveal() == "c-1"
+    assert jupyter_dbx_auth.token_rejected("nothing-here") == 0

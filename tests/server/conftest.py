@@ -44,7 +44,20 @@ def dbx_emulator(emulator):
 
 
 @pytest.fixture
-def jp_server_config(dbx_emulator, tmp_path, dbx_extra_config) -> dict[str, Any]:
+def dbx_oauth_app(dbx_emulator, jp_http_port) -> dict[str, Any]:
+    """The OAuth app users sign in with: a public custom app whose redirect URLs are exactly
+    this server's callback, registered by an account admin through the account API, as on
+    Databricks (the public databricks-cli app only takes http://localhost:8020)."""
+    return dbx_emulator.create_custom_app(
+        [
+            f"http://{host}:{jp_http_port}{BASE_URL}dbx-auth/callback"
+            for host in ("127.0.0.1", "localhost")
+        ]
+    )
+
+
+@pytest.fixture
+def jp_server_config(dbx_emulator, tmp_path, dbx_extra_config, dbx_oauth_app) -> dict[str, Any]:
     emulator = dbx_emulator
     sp = emulator.service_principal(ETL_SP)
     return {
@@ -66,6 +79,7 @@ def jp_server_config(dbx_emulator, tmp_path, dbx_extra_config) -> dict[str, Any]
             "store_path": str(tmp_path / "store"),
             "audit_log_path": str(tmp_path / "audit.log"),
             "events_keepalive": 0.5,
+            "oauth_client_id": dbx_oauth_app["client_id"],
             **dbx_extra_config,
         },
     }

@@ -8,6 +8,9 @@ import logging
 
 from server_helpers import ETL_SP, login
 
+from jupyter_dbx_auth.core.oauth.tokens import fingerprint
+from jupyter_dbx_auth.core.secret import Secret
+
 
 def _entries(path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -36,7 +39,12 @@ async def test_audit_log_records_each_event_in_order(
     assert r.status_code == 201, r.text
     r = await kernel_client.get("dbx-auth/api/token", params={"connection": "etl"})
     assert r.status_code == 200, r.text
-    r = await kernel_client.get("dbx-auth/api/token", params={"connection": "ws", "refresh": "1"})
+    r = await kernel_client.get("dbx-auth/api/token", params={"connection": "ws"})
+    assert r.status_code == 200, r.text
+    refused = fingerprint(Secret(r.json()["access_token"]))
+    r = await kernel_client.get(
+        "dbx-auth/api/token", params={"connection": "ws", "refresh": "1", "rejected": refused}
+    )
     assert r.status_code == 200, r.text
     r = await browser.delete(
         "dbx-auth/api/service-principals", {"connection": "etl", "client_id": sp["client_id"]}

@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 from server_helpers import ETL_SP, login, sign_in_async
 
+from jupyter_dbx_auth.core.oauth.tokens import fingerprint
+from jupyter_dbx_auth.core.secret import Secret
+
 
 async def connection(client, name: str) -> dict:
     r = await client.get("dbx-auth/api/connections")
@@ -34,8 +37,12 @@ async def test_never_signed_in_and_after_logout_is_not_signed_in_not_expired(
 
 async def test_a_refused_refresh_is_expired(browser, kernel_client, emulator):
     assert (await login(browser, emulator)).status_code == 200
+    r = await kernel_client.get("dbx-auth/api/token", params={"connection": "ws"})
+    refused = fingerprint(Secret(r.json()["access_token"]))
     emulator.revoke("alice@example.com")
-    r = await kernel_client.get("dbx-auth/api/token", params={"connection": "ws", "refresh": "1"})
+    r = await kernel_client.get(
+        "dbx-auth/api/token", params={"connection": "ws", "refresh": "1", "rejected": refused}
+    )
     assert r.status_code == 409, r.text
     ws = await connection(browser, "ws")
     assert (ws["status"], ws["reason"]) == ("login_required", "expired")

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from jupyter_dbx_auth.core.service.pending import PendingLogins, StateRejected
 from jupyter_dbx_auth.server.kernel_key import (
     ENV_KEY,
     ENV_URL,
@@ -14,7 +15,6 @@ from jupyter_dbx_auth.server.kernel_key import (
     kernel_server_url,
     presented_key,
 )
-from jupyter_dbx_auth.server.pending import PendingLogins, StateRejected
 
 
 class Clock:

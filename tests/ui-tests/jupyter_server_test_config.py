@@ -7,7 +7,9 @@ the sign-in password and a service principal's secret (demo values of the emulat
 ones); the file is removed when the server stops.
 
 Connections:
-- `ws`: the emulator workspace, user sign-in (U2M) with the public databricks-cli app;
+- `ws`: the emulator workspace, user sign-in (U2M) with a public custom OAuth app registered with
+  exactly this server's callback URLs (Databricks' public databricks-cli app takes only
+  http://localhost:8020);
 - `etl`: the same workspace as a service principal whose secret is not stored yet;
 - `admin-sp`: a service principal whose secret is in this configuration (nothing to add);
 - `broken`: a misconfigured connection, shown as an error with its message and hint.
@@ -41,7 +43,9 @@ c.ServerApp.jpserver_extensions.update({"jupyter_dbx_auth": True})
 
 
 HERE = Path(__file__).resolve().parent
-emulator = EmulatorProcess().start()
+APP_ID = "jupyter-dbx-auth-ui-tests"
+CALLBACKS = [f"http://{host}:{PORT}/dbx-auth/callback" for host in ("localhost", "127.0.0.1")]
+emulator = EmulatorProcess(apps={APP_ID: CALLBACKS}).start()
 atexit.register(emulator.stop)
 
 etl, admin = (
@@ -52,6 +56,7 @@ SEED_FILE = HERE / f".emulator-{PORT}.json"
 SEED_FILE.write_text(json.dumps({"url": emulator.url, **emulator.config}))
 atexit.register(SEED_FILE.unlink, missing_ok=True)
 
+c.DatabricksAuth.oauth_client_id = APP_ID
 c.DatabricksAuth.include_profiles = False
 c.DatabricksAuth.store_backend = "memory"
 c.DatabricksAuth.audit_log_path = os.path.join(

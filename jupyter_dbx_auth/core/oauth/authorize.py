@@ -1,8 +1,9 @@
 """The authorization request of the code flow (RFC 6749 §4.1.1 with PKCE S256).
 
 `start_authorization` returns the URL to open in the browser and a `PendingLogin`: what the server
-must keep (bound to the Jupyter user) until the callback arrives. The state is single-use and
-expires (`PendingLogin.ttl`); the verifier is a `Secret` and never leaves the server.
+must keep (bound to the Jupyter user) until the callback arrives. How long it may wait, and that it
+is used once, is the one login-state table's job (`core.service.pending`); the verifier is a
+`Secret` and never leaves the server.
 """
 
 from __future__ import annotations
@@ -17,10 +18,6 @@ from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from ..secret import Secret
 from . import pkce
 
-#: Seconds a sign-in may take before its state is refused; long enough to type a password and
-#: pass MFA, short enough that a leaked callback URL is soon useless.
-DEFAULT_LOGIN_TTL = 600.0
-
 
 @dataclass(frozen=True, repr=False)
 class PendingLogin:
@@ -30,10 +27,6 @@ class PendingLogin:
     redirect_uri: str
     client_id: str
     created_at: float
-    ttl: float = DEFAULT_LOGIN_TTL
-
-    def expired(self, now: float | None = None) -> bool:
-        return (time.time() if now is None else now) - self.created_at > self.ttl
 
     def state_matches(self, state: str | None) -> bool:
         # Constant time: the state is a CSRF token.
@@ -56,7 +49,6 @@ def start_authorization(
     redirect_uri: str,
     scopes: tuple[str, ...] | list[str],
     now: float | None = None,
-    ttl: float = DEFAULT_LOGIN_TTL,
 ) -> tuple[str, PendingLogin]:
     """Authorize URL (response_type=code, state, S256 challenge) and the login to remember."""
     state = secrets.token_urlsafe(32)
@@ -78,6 +70,5 @@ def start_authorization(
         redirect_uri=redirect_uri,
         client_id=client_id,
         created_at=time.time() if now is None else now,
-        ttl=ttl,
     )
     return url, pending

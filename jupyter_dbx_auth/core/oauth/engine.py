@@ -18,7 +18,7 @@ from typing import Protocol
 
 import httpx
 
-from ..connections import Connection
+from ..connections import Connection, machine_scopes
 from ..errors import DiscoveryError, OAuthError
 from ..secret import Secret
 from . import grants
@@ -49,8 +49,7 @@ Discover = Callable[[Connection], Awaitable[Endpoints]]
 
 
 def _m2m_scopes(connection: Connection) -> tuple[str, ...]:
-    # offline_access asks for a refresh token, which machine grants neither get nor need.
-    return tuple(s for s in connection.scopes if s != "offline_access") or ("all-apis",)
+    return machine_scopes(connection.scopes)
 
 
 class OAuthEngine:

@@ -94,10 +94,6 @@ class TokenSet:
             margin = min(margin, max(0.0, (self.expires_at - self.issued_at) / 2))
         return self.expires_at - margin
 
-    def authorization_header(self) -> str:
-        # The one place an access token is turned into a string for a request header.
-        return f"{self.token_type} {self.access_token.reveal()}"
-
     def __repr__(self) -> str:
         return (
             f"TokenSet(token_type={self.token_type!r}, expires_at={self.expires_at!r}, "

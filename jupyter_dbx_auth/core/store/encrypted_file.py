@@ -267,6 +267,10 @@ class EncryptedFileStore(SecretStore):
     def delete(self, namespace: str, key: str) -> bool:
         check_names(namespace, key)
         path = self._file(namespace, key)
+        if not path.exists():
+            # No lock (and so no lock file, no remembered lock) for a record that does not exist:
+            # deleting made-up names must not leave one file per request (security finding 6).
+            return False
         with self.lock(namespace, key):
             try:
                 path.unlink()

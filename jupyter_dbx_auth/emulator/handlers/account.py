@@ -1,6 +1,7 @@
-"""Account console APIs: service-principal OAuth secrets and custom OAuth app integrations.
+"""Account console APIs: identity and service-principal OAuth secrets (OAuth apps:
+`account_apps.py`).
 
-Both require an account-level token of an account admin, as on Databricks. Secrets are shown once,
+They require an account-level token of an account admin, as on Databricks. Secrets are shown once,
 on create; the list shows only a hash prefix.
 """
 
@@ -8,17 +9,13 @@ from __future__ import annotations
 
 import re
 import secrets
-import uuid
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..oauth.models import SUPPORTED_SCOPES
 from ..state import (
-    DEFAULT_REFRESH_TTL_MINUTES,
     MAX_SECRET_LIFETIME,
     MAX_SECRETS_PER_SP,
-    OAuthApp,
     ServicePrincipal,
     SpSecret,
     hash_secret,
@@ -138,115 +135,4 @@ class SecretHandler(AccountHandler):
         if len(remaining) == len(sp.secrets):
             raise DatabricksError(404, "RESOURCE_DOES_NOT_EXIST", f"No secret {secret_id}.")
         sp.secrets = remaining
-        self.write_json(200, {})
-
-
-def app_info(app: OAuthApp) -> dict[str, Any]:
-    policy: dict[str, Any] = {
-        "refresh_token_ttl_in_minutes": app.refresh_token_ttl_minutes,
-        "enable_single_use_refresh_tokens": app.single_use_refresh_tokens,
-    }
-    if app.access_token_ttl_minutes:
-        policy["access_token_ttl_in_minutes"] = app.access_token_ttl_minutes
-    return {
-        "integration_id": app.integration_id,
-        "client_id": app.client_id,
-        "name": app.name,
-        "confidential": app.confidential,
-        "redirect_urls": list(app.redirect_urls),
-        "scopes": list(app.scopes),
-        "token_access_policy": policy,
-        "create_time": iso(app.create_time),
-    }
-
-
-def _redirect_urls(raw: object) -> list[str]:
-    if not isinstance(raw, list) or not raw:
-        raise bad("redirect_urls must be a non-empty list of URLs.")
-    for url in raw:
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-            raise bad(f"Invalid redirect URL: {url!r}.")
-        if parts.fragment:
-            raise bad("Redirect URLs must not contain a fragment.")
-    return list(raw)
-
-
-def _ttl(policy: dict[str, Any], name: str, low: int, high: int, default: int | None) -> int | None:
-    value = policy.get(name, default)
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise bad(f"token_access_policy.{name} must be between {low} and {high} minutes.")
-    return value
-
-
-def build_app(body: dict[str, Any], now: float) -> tuple[OAuthApp, str | None]:
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise bad("name is required.")
-    scopes = body.get("scopes") or ["all-apis", "offline_access"]
-    if not isinstance(scopes, list) or not set(scopes) <= set(SUPPORTED_SCOPES):
-        raise bad(f"scopes must be a subset of {SUPPORTED_SCOPES}.")
-    policy = body.get("token_access_policy") or {}
-    if not isinstance(policy, dict):
-        raise bad("token_access_policy must be an object.")
-    confidential = bool(body.get("confidential", False))
-    secret = new_secret("emu-") if confidential else None
-    app = OAuthApp(
-        client_id=str(uuid.uuid4()),
-        integration_id=str(uuid.uuid4()),
-        name=name.strip(),
-        confidential=confidential,
-        redirect_urls=_redirect_urls(body.get("redirect_urls")),
-        scopes=list(dict.fromkeys(scopes)),
-        client_secret_hash=hash_secret(secret) if secret else None,
-        access_token_ttl_minutes=_ttl(policy, "access_token_ttl_in_minutes", 5, 1440, None),
-        refresh_token_ttl_minutes=_ttl(
-            policy,
-            "refresh_token_ttl_in_minutes",
-            5,
-            DEFAULT_REFRESH_TTL_MINUTES,
-            DEFAULT_REFRESH_TTL_MINUTES,
-        )
-        or DEFAULT_REFRESH_TTL_MINUTES,
-        single_use_refresh_tokens=bool(policy.get("enable_single_use_refresh_tokens", False)),
-        create_time=now,
-    )
-    return app, secret
-
-
-class CustomAppsHandler(AccountHandler):
-    def get(self, account_id: str) -> None:
-        self.prepare_account(account_id)
-        apps = [app_info(a) for a in self.state.apps.values() if a.integration_id]
-        self.write_json(200, {"apps": apps})
-
-    def post(self, account_id: str) -> None:
-        self.prepare_account(account_id)
-        app, secret = build_app(self.json_body(), self.state.now())
-        self.state.apps[app.client_id] = app
-        body = {"integration_id": app.integration_id, "client_id": app.client_id}
-        if secret:
-            body["client_secret"] = secret
-        self.write_json(200, body)
-
-
-class CustomAppHandler(AccountHandler):
-    def find(self, integration_id: str) -> OAuthApp:
-        for app in self.state.apps.values():
-            if app.integration_id and app.integration_id == integration_id:
-                return app
-        raise DatabricksError(
-            404, "RESOURCE_DOES_NOT_EXIST", f"No custom app integration {integration_id}."
-        )
-
-    def get(self, account_id: str, integration_id: str) -> None:
-        self.prepare_account(account_id)
-        self.write_json(200, app_info(self.find(integration_id)))
-
-    def delete(self, account_id: str, integration_id: str) -> None:
-        self.prepare_account(account_id)
-        app = self.find(integration_id)
-        del self.state.apps[app.client_id]
         self.write_json(200, {})

@@ -1,10 +1,12 @@
 """Discovery: the host metadata databricks-sdk reads first, the two OIDC documents and the JWKS.
 
-One port serves a workspace and its account console, so `/.well-known/databricks-config` answers
-the way a unified host does: `oidc_endpoint` carries the `{account_id}` placeholder that the sdk
-fills in (databricks-sdk `Config._resolve_host_metadata`). Both WorkspaceClient and AccountClient
-then use the account issuer; the workspace issuer at `/oidc` stays available to clients that ask
-for it explicitly (as the Databricks CLI does for workspace hosts).
+`/.well-known/databricks-config` answers as the host it is asked on:
+- the workspace port like a classic workspace, `oidc_endpoint` = `{url}/oidc` with its
+  `workspace_id` (databricks/cli `libs/testserver/server.go`, `cmd/auth/login_test.go`), so
+  WorkspaceClient and every workspace connection sign in at the workspace's own OIDC endpoints;
+- the account port like the account console, `oidc_endpoint` = `{url}/oidc/accounts/{account_id}`
+  and no `workspace_id` (databricks-sdk `Config._resolve_host_metadata`: no workspace id means
+  an account-level host), so AccountClient gets account tokens.
 """
 
 from __future__ import annotations
@@ -21,15 +23,21 @@ GRANT_TYPES = [
 
 class HostMetadataHandler(EmulatorHandler):
     def get(self) -> None:
-        self.write_json(
-            200,
-            {
-                "oidc_endpoint": f"{self.origin()}/oidc/accounts/{{account_id}}",
-                "account_id": self.state.account_id,
-                "workspace_id": self.state.workspace_id,
-                "cloud": self.state.cloud,
-            },
-        )
+        state = self.state
+        if self.settings.get("emulator_role") == "account":
+            body = {
+                "oidc_endpoint": f"{self.origin()}/oidc/accounts/{state.account_id}",
+                "account_id": state.account_id,
+                "cloud": state.cloud,
+            }
+        else:
+            body = {
+                "oidc_endpoint": f"{self.origin()}/oidc",
+                "account_id": state.account_id,
+                "workspace_id": state.workspace_id,
+                "cloud": state.cloud,
+            }
+        self.write_json(200, body)
 
 
 class OidcMetadataHandler(EmulatorHandler):

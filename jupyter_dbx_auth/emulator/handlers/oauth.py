@@ -17,7 +17,7 @@ from authlib.oauth2 import OAuth2Error
 
 from ..oauth import build_server
 from ..oauth.server import EmulatorAuthorizationServer, OAuthResponse, ParsedRequest
-from ..pages import error_page, sign_in_page
+from ..pages import sign_in_page
 from .base import EmulatorHandler, log
 
 MAX_FIELDS = 50
@@ -187,12 +187,12 @@ class AuthorizeHandler(OAuthEndpoint):
                 return
             self.send(server.create_authorization_response(request, user, grant))
         except BadRequest as exc:
-            self._error_page(exc.status, exc.error, exc.description)
+            self._error_json(exc.status, exc.error, exc.description)
         except (UnicodeDecodeError, ValueError):
-            self._error_page(400, "invalid_request", "The authorization request is malformed.")
+            self._error_json(400, "invalid_request", "The authorization request is malformed.")
         except Exception:
             log.exception("authorize endpoint failed")
-            self._error_page(400, "invalid_request", "The authorization request is malformed.")
+            self._error_json(400, "invalid_request", "The authorization request is malformed.")
 
     def _oauth_error(
         self, server: EmulatorAuthorizationServer, request: ParsedRequest, error: OAuth2Error
@@ -200,7 +200,7 @@ class AuthorizeHandler(OAuthEndpoint):
         if error.redirect_uri:
             self.send(server.handle_error_response(request, error))
             return
-        self._error_page(400, error.error or "invalid_request", error.description or "")
+        self._error_json(400, error.error or "invalid_request", error.description or "")
 
     def _sign_in(self, grant: Any, error: str | None = None, username: str = "") -> None:
         client = grant.request.client
@@ -208,7 +208,10 @@ class AuthorizeHandler(OAuthEndpoint):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(
             sign_in_page(
-                action_url=self.request.uri or "",
+                # Relative ("authorize?..."): the form posts back to the page's own URL however
+                # the browser reached it, also through a proxy that strips a path prefix
+                # (jupyter-server-proxy on Binder).
+                action_url=self._own_relative_url(),
                 app_name=app_name,
                 scopes=(grant.request.scope or "").split(),
                 error=error,
@@ -216,7 +219,13 @@ class AuthorizeHandler(OAuthEndpoint):
             )
         )
 
-    def _error_page(self, status: int, error: str, description: str) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(error_page(error, description))
+    def _own_relative_url(self) -> str:
+        last = self.request.path.rstrip("/").rsplit("/", 1)[-1]
+        return f"{last}?{self.request.query}" if self.request.query else last
+
+    def _error_json(self, status: int, error: str, description: str) -> None:
+        """An authorization error that cannot go back to the app: Databricks shows the browser
+        a bare JSON body, `{"error_description": ..., "error": ...}` (databricks/cli#3416,
+        databricks/dbt-databricks#582). The status code is not shown there; 400 is the
+        stricter reading of RFC 6749 §4.1.2.1."""
+        self.write_json(status, {"error_description": description, "error": error})

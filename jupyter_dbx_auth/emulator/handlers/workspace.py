@@ -11,7 +11,6 @@ from .base import DatabricksError, EmulatorHandler
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SCIM_SP = "urn:ietf:params:scim:schemas:core:2.0:ServicePrincipal"
 SCIM_LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-SQL_SCOPES = frozenset({"sql"})
 
 
 def scim_user(user: User) -> dict[str, Any]:
@@ -80,28 +79,6 @@ class ClustersListHandler(WorkspaceHandler):
             for c in self.state.clusters
         ]
         self.write_json(200, {"clusters": clusters})
-
-
-class WarehousesHandler(WorkspaceHandler):
-    def get(self) -> None:
-        self.authenticate(scopes=SQL_SCOPES)
-        warehouses = [
-            {
-                "state": "RUNNING",
-                "cluster_size": "2X-Small",
-                "odbc_params": {
-                    "hostname": self.request.host.split(":")[0],
-                    "path": f"/sql/1.0/warehouses/{w['id']}",
-                    "protocol": self.request.protocol,
-                    "port": int(self.request.host.rsplit(":", 1)[1])
-                    if ":" in self.request.host
-                    else 443,
-                },
-                **w,
-            }
-            for w in self.state.warehouses
-        ]
-        self.write_json(200, {"warehouses": warehouses})
 
 
 class ScimServicePrincipalsHandler(WorkspaceHandler):

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, grants
+from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, OAuth2Request, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from ..state import AUTHORIZATION_CODE_TTL, AuthorizationCode, ServicePrincipal, User
-from .models import AppClient, CodeModel, RefreshTokenModel
+from .models import AppClient, CodeModel, RefreshTokenModel, unregistered_redirect
 from .server import EmulatorAuthorizationServer, hash_refresh_token
 
 ALL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
@@ -45,6 +45,17 @@ class S256CodeChallenge(CodeChallenge):
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
     server: EmulatorAuthorizationServer
+
+    @staticmethod
+    def validate_authorization_redirect_uri(request: OAuth2Request, client: Any) -> str:
+        """Databricks requires `redirect_uri` and refuses, without redirecting, any URI the app
+        has not registered, in these words (databricks/cli#3416, databricks-sdk-go#1267)."""
+        uri = request.payload.redirect_uri
+        if not uri:
+            raise InvalidRequestError("Missing 'redirect_uri' in request.")
+        if not client.check_redirect_uri(uri):
+            raise InvalidRequestError(unregistered_redirect(uri, client.get_client_id()))
+        return uri
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         state = self.server.state

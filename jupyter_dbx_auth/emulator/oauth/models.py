@@ -1,13 +1,13 @@
 """Authlib's model mixins over the emulator's state: who may use which grant, redirect and secret.
 
-This is where Databricks policy lives: the published `databricks-cli` app takes any loopback
-redirect (RFC 8252), custom app integrations only their registered URLs, service principals only
+This is where Databricks policy lives: every app, published (`databricks-cli`) or custom, takes
+exactly its registered redirect URLs - no loopback port or path leeway (RFC 8252 §7.3 would allow
+any port; Databricks does not: databricks/cli#3416) - confidential apps must authenticate with
+their secret, public apps are identified by `client_id` alone, and service principals get only
 machine grants.
 """
 
 from __future__ import annotations
-
-from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 
@@ -22,23 +22,11 @@ from ..state import (
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 - a URN
 SUPPORTED_SCOPES = ["all-apis", "offline_access", "sql", "openid", "email", "profile"]
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1"}
 
 
-def is_loopback_redirect(uri: str) -> bool:
-    try:
-        parts = urlsplit(uri)
-        port = parts.port  # raises on a malformed port
-    except ValueError:
-        return False
-    del port
-    return (
-        parts.scheme == "http"
-        and parts.hostname in LOOPBACK_HOSTS
-        and not parts.username
-        and not parts.password
-        and not parts.fragment
-    )
+def unregistered_redirect(redirect_uri: str, client_id: str) -> str:
+    """Databricks' words for a redirect the app does not have (databricks/cli#3416)."""
+    return f"redirect_uri '{redirect_uri}' not registered for OAuth application '{client_id}'"
 
 
 class AppClient(ClientMixin):
@@ -63,9 +51,8 @@ class AppClient(ClientMixin):
         return " ".join(dict.fromkeys(requested))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        if redirect_uri in self.app.redirect_urls:
-            return True
-        return self.app.loopback_redirects and is_loopback_redirect(redirect_uri)
+        # Exact string match: another port, path, host spelling or a trailing slash is refused.
+        return redirect_uri in self.app.redirect_urls
 
     def check_client_secret(self, client_secret: str) -> bool:
         digest = self.app.client_secret_hash

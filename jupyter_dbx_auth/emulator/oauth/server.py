@@ -12,6 +12,7 @@ port; each has its own server so a code or refresh token minted by one is useles
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,17 +154,16 @@ class EmulatorAuthorizationServer(AuthorizationServer):
             "scope": scope,
             "iat": now,
             "nbf": now,
-            "exp": now + ttl,
+            # Rounded up, so `expires_in` (the whole TTL, 3600 for an hour as Databricks answers)
+            # added to any clock reading taken before this request never passes `exp`.
+            "exp": math.ceil(clock) + ttl,
             "jti": jti,
         }
-        self.state.issued[jti] = principal.subject
+        self.state.issued[jti] = (principal.subject, client.get_client_id())
         token: dict[str, Any] = {
             "access_token": self.keys.sign(claims),
             "token_type": "Bearer",
-            # Whole seconds truly left before `exp` (which counts from the whole second `iat`):
-            # a client adding `expires_in` to its own clock then never overestimates the lifetime.
-            # Databricks answers 3599 for an hour-long token for the same reason.
-            "expires_in": int(now + ttl - clock),
+            "expires_in": ttl,
             "scope": scope,
         }
         # Databricks issues refresh tokens only to users who granted offline_access.

@@ -1,53 +1,46 @@
-"""Handler base classes and the two ways a request may be authenticated.
+"""Handler bases: one way to authenticate a request, one way to turn a refusal into a reply.
 
+Two kinds of caller:
 1. **Jupyter** (browser, JupyterLab, scripts with the Jupyter token): jupyter-server's identity
-   provider and authorizer, as `@tornado.web.authenticated` + `@authorized` would apply them;
-   writes carry XSRF (the base class checks it before the verb runs).
-2. **Kernel key** (`Authorization: DbxKernelKey <key>`, see `kernel_key.py`): only kernels started
-   by this server know the key. Such a request must carry no cookie and no `?token=`: a request
-   that mixes credentials is refused (403) rather than guessed at. It needs no XSRF token: a
-   cross-site page can neither read the key nor make a browser attach this header.
+   provider and authorizer, applied by its own `@tornado.web.authenticated` + `@authorized`;
+   writes carry XSRF (the base class checks it in `prepare()`).
+2. **Kernel** (`Authorization: DbxKernelKey <key>`, see `kernel_key.py` and `core.wire`): only
+   kernels started by this server know the key. Such a request is recognised in `prepare()` as its
+   own kind of caller: for it, the handler's identity provider is `KernelIdentity` (the key, and
+   no cookie or `?token=` beside it: a request that mixes credentials is refused rather than
+   guessed at) and its authorizer is `KernelAuthorizer` (the verbs in `kernel_methods`). So every
+   verb keeps jupyter-server's plain decorators, and XSRF is skipped for exactly the verified
+   kernel caller (a cross-site page can neither read the key nor make a browser attach it).
 
-`@jupyter_or_kernel` verbs accept either (listing connections, starting a login, saving a service
-principal, events); `@kernel_only` verbs accept only the kernel key (the access-token endpoint);
-everything else uses the plain jupyter-server decorators. Both custom decorators mark the verb
-`@allow_unauthenticated` for jupyter-server because they authenticate by themselves, first thing.
-
-Errors are JSON `{"message", "hint"}`; a `DbxAuthError` maps to a 4xx/5xx by its type.
+Errors (`ErrorReplies`): JSON `{"message", "hint", "error"}`, status by the exception's type
+(`status_for`), one line in the log for expected refusals, never a traceback to the client.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from jupyter_core.utils import ensure_async
-from jupyter_server.auth.decorator import allow_unauthenticated
-from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
+from jupyter_server.auth.authorizer import Authorizer
+from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from tornado import web
+from tornado import httputil, web
 
 from ...core import errors
-from ..kernel_key import SCHEME, presented_key
-from ..pending import StateRejected, TooManyLogins
-from ..service import BadRequest, DbxAuthService, NotFound
+from ...core.service import AuthService
+from ..kernel_key import SCHEME, KernelKey, presented_key
 
 #: Resource name for jupyter-server's authorizer.
 AUTH_RESOURCE = "dbx-auth"
-#: Principal recorded for kernel-key requests (logs, audit).
+#: Username of kernel-key callers (logs, audit).
 KERNEL_PRINCIPAL = "kernel"
-
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 # Most specific first: the first isinstance match decides the status code.
 _STATUS: tuple[tuple[type[BaseException], int], ...] = (
-    (NotFound, 404),
-    (BadRequest, 400),
-    (StateRejected, 400),
-    (TooManyLogins, 429),
+    (errors.NotFound, 404),
+    (errors.BadRequest, 400),  # StateRejected too
+    (errors.TooManyRequests, 429),  # TooManyLogins, forced refreshes
     (errors.ConfigError, 400),
     (errors.LoginRequired, 409),
     (errors.CredentialsMissing, 409),
@@ -61,22 +54,21 @@ _STATUS: tuple[tuple[type[BaseException], int], ...] = (
 
 
 def status_for(exc: BaseException) -> int:
+    if isinstance(exc, web.HTTPError):
+        return exc.status_code
     for cls, code in _STATUS:
         if isinstance(exc, cls):
             return code
     return 500
 
 
-def error_reply(exc_info: Any, reason: str) -> dict[str, str]:
+def error_reply(exc: BaseException | None, reason: str) -> dict[str, str]:
     """The JSON body of an error: what happened and what to do, built from our own messages only
     (never an exception's raw text, which could quote a request)."""
-    exc = (exc_info or (None, None, None))[1]
     if isinstance(exc, ApiError):
         return {"message": exc.message, "hint": exc.hint}
     if isinstance(exc, errors.DbxAuthError):
         return {"message": exc.message, "hint": exc.hint, "error": type(exc).__name__}
-    if isinstance(exc, StateRejected):
-        return {"message": exc.message, "hint": "Start the sign-in again."}
     if isinstance(exc, web.HTTPError):
         return {"message": exc.log_message or reason, "hint": ""}
     return {
@@ -86,7 +78,7 @@ def error_reply(exc_info: Any, reason: str) -> dict[str, str]:
 
 
 class ApiError(web.HTTPError):
-    """An HTTP error with a message and hint for a person."""
+    """An HTTP error with a message and hint for a person (refusals of the transport itself)."""
 
     def __init__(self, status: int, message: str, hint: str = "") -> None:
         super().__init__(status, log_message=None, reason=None)
@@ -94,56 +86,125 @@ class ApiError(web.HTTPError):
         self.hint = hint
 
 
+def check_kernel_request(request: httputil.HTTPServerRequest, key: KernelKey) -> None:
+    """Pass a request carrying this server's kernel key and nothing else; 403 otherwise.
+
+    The one kernel-key check, for the API handlers (`KernelIdentity`) and the token route on
+    either transport (`token.TokenHandler`)."""
+    candidate = presented_key(request.headers.get("Authorization"))
+    if candidate is None:
+        raise ApiError(
+            403,
+            "This endpoint is for kernels started by this Jupyter server only.",
+            f"Kernels send 'Authorization: {SCHEME} <key>' from their environment.",
+        )
+    if request.headers.get("Cookie") or "token" in request.query_arguments:
+        raise ApiError(
+            403,
+            "A kernel-key request must not carry Jupyter credentials (cookie or token).",
+            "Browsers use the Jupyter endpoints; kernels send only the kernel key.",
+        )
+    if not key.matches(candidate):
+        raise ApiError(
+            403,
+            "The kernel key was not accepted.",
+            "Only kernels started by this Jupyter server can use this endpoint; restart the "
+            "kernel if the server was restarted.",
+        )
+
+
+KERNEL_USER = User(username=KERNEL_PRINCIPAL, name="Jupyter kernel")
+
+
+class KernelIdentity(IdentityProvider):
+    """jupyter-server's identity provider, for a request that presents the kernel key."""
+
+    def get_user(self, handler: web.RequestHandler) -> User:
+        check_kernel_request(handler.request, handler.settings["dbx_auth_kernel_key"])
+        return KERNEL_USER
+
+    def is_token_authenticated(self, handler: web.RequestHandler) -> bool:
+        return True  # like the Jupyter token: a header a cross-site page cannot set, so no XSRF
+
+    def should_check_origin(self, handler: web.RequestHandler) -> bool:
+        return False  # kernels send no Origin
+
+
+class KernelAuthorizer(Authorizer):
+    """What a kernel may do: the handler's `kernel_methods`, nothing else."""
+
+    def is_authorized(self, handler: Any, user: User, action: str, resource: str) -> bool:
+        return user is KERNEL_USER and handler.request.method in handler.kernel_methods
+
+
+_KERNEL_IDENTITY = KernelIdentity()
+_KERNEL_AUTHORIZER = KernelAuthorizer()
+
+
+class ErrorReplies(web.RequestHandler):
+    """The one error mapping, for every JSON handler (the token route included)."""
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if exc is not None:
+            status_code = status_for(exc)
+        super().send_error(status_code, **kwargs)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, errors.TooManyRequests) and exc.retry_after > 0:
+            self.set_header("Retry-After", str(max(1, round(exc.retry_after))))
+        self.finish(json.dumps(error_reply(exc, self._reason)))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        # Expected refusals are one line, not a traceback.
+        if isinstance(value, (errors.DbxAuthError, web.HTTPError)):
+            web.app_log.warning(
+                "%s %s: %s",
+                self.request.method,
+                self.request.path,
+                getattr(value, "message", None) or value,
+            )
+            return
+        super().log_exception(typ, value, tb)
+
+
 class DbxAuthMixin(ExtensionHandlerMixin):
-    """Access to the service, and kernel-key detection shared by API and HTML handlers."""
+    """Access to the service, for API and HTML handlers."""
 
     auth_resource = AUTH_RESOURCE
-    principal: str | None = None
 
     @property
-    def service(self) -> DbxAuthService:
+    def service(self) -> AuthService:
         return self.settings["dbx_auth_service"]  # type: ignore[no-any-return]
 
-    def kernel_key_presented(self) -> bool:
-        return presented_key(self.request.headers.get("Authorization")) is not None  # type: ignore[attr-defined]
 
-    def verify_kernel_key(self) -> None:
-        """403 unless the request carries the right key and no Jupyter credentials at all."""
-        request = self.request  # type: ignore[attr-defined]
-        if request.headers.get("Cookie") or "token" in request.query_arguments:
-            raise ApiError(
-                403,
-                "A kernel-key request must not carry Jupyter credentials (cookie or token).",
-                "Browsers use the Jupyter endpoints; kernels send only the kernel key.",
-            )
-        key = presented_key(request.headers.get("Authorization"))
-        if not self.settings["dbx_auth_kernel_key"].matches(key):
-            raise ApiError(
-                403,
-                "The kernel key was not accepted.",
-                "Only kernels started by this Jupyter server can use this endpoint; restart the "
-                "kernel if the server was restarted.",
-            )
-        self.principal = KERNEL_PRINCIPAL
+class DbxAuthAPIHandler(ErrorReplies, DbxAuthMixin, APIHandler):
+    """JSON API base for Jupyter and kernel callers (see the module docstring)."""
 
+    #: Verbs a kernel may use on this resource.
+    kernel_methods: frozenset[str] = frozenset({"GET", "POST"})
 
-class DbxAuthAPIHandler(DbxAuthMixin, APIHandler):
-    """JSON API base: JSON errors with message and hint, never a traceback."""
+    @property
+    def kernel_caller(self) -> bool:
+        return presented_key(self.request.headers.get("Authorization")) is not None
 
-    def check_xsrf_cookie(self) -> None:
-        # A kernel-key request carries no cookie, so the browser-oriented XSRF check does not
-        # apply to it, but only once the key is verified here: a header that merely *looks* like
-        # a kernel key must not switch XSRF off for a cookie-authenticated write (403 instead).
-        if self.kernel_key_presented():
-            self.verify_kernel_key()
-            return None
-        return super().check_xsrf_cookie()
+    @property
+    def identity_provider(self) -> IdentityProvider:  # type: ignore[override]
+        return _KERNEL_IDENTITY if self.kernel_caller else super().identity_provider
+
+    @property
+    def authorizer(self) -> Authorizer:  # type: ignore[override]
+        return _KERNEL_AUTHORIZER if self.kernel_caller else super().authorizer
 
     def user_name(self) -> str:
-        if self.principal == KERNEL_PRINCIPAL:
-            return KERNEL_PRINCIPAL
-        user = self.current_user
-        return str(getattr(user, "username", "") or "")
+        return str(getattr(self.current_user, "username", "") or "")
+
+    def client(self) -> str:
+        """Who is asking, for per-client bounds: the remote address."""
+        return str(self.request.remote_ip or "")
 
     def json_body(self) -> dict[str, Any]:
         raw = self.request.body or b"{}"
@@ -161,62 +222,3 @@ class DbxAuthAPIHandler(DbxAuthMixin, APIHandler):
         self.set_status(status)
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(data))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.set_header("Content-Type", "application/json")
-        self.set_header("Cache-Control", "no-store")
-        self.finish(json.dumps(error_reply(kwargs.get("exc_info"), self._reason)))
-
-    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        # Expected errors are one line, not a traceback; status codes come from `_STATUS`.
-        if isinstance(value, (errors.DbxAuthError, StateRejected, TooManyLogins, ApiError)):
-            self.log.warning("%s %s: %s", self.request.method, self.request.path, value)
-            return
-        super().log_exception(typ, value, tb)
-
-    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if exc is not None and not isinstance(exc, web.HTTPError):
-            status_code = status_for(exc)
-        elif isinstance(exc, ApiError):
-            status_code = exc.status_code
-        super().send_error(status_code, **kwargs)
-
-
-def _jupyter_authorize(handler: DbxAuthAPIHandler) -> Awaitable[bool]:
-    user = handler.current_user
-    if not user:
-        raise ApiError(403, "Not signed in to Jupyter.", "Open JupyterLab and sign in.")
-    action = HTTP_METHOD_TO_AUTH_ACTION[handler.request.method.upper()]  # type: ignore[union-attr]
-    return ensure_async(handler.authorizer.is_authorized(handler, user, action, AUTH_RESOURCE))
-
-
-def jupyter_or_kernel(method: F) -> F:
-    """Jupyter auth (+ authorizer) or the kernel key, see the module docstring."""
-
-    @functools.wraps(method)
-    async def wrapper(self: DbxAuthAPIHandler, *args: Any, **kwargs: Any) -> Any:
-        if self.kernel_key_presented():
-            self.verify_kernel_key()
-        elif not await _jupyter_authorize(self):
-            raise ApiError(403, "Not authorized to use Databricks sign-in on this server.", "")
-        return await method(self, *args, **kwargs)
-
-    return allow_unauthenticated(wrapper)  # type: ignore[return-value]
-
-
-def kernel_only(method: F) -> F:
-    """The kernel key and nothing else (cookies and the Jupyter token are refused)."""
-
-    @functools.wraps(method)
-    async def wrapper(self: DbxAuthAPIHandler, *args: Any, **kwargs: Any) -> Any:
-        if not self.kernel_key_presented():
-            raise ApiError(
-                403,
-                "This endpoint is for kernels started by this Jupyter server only.",
-                f"Kernels send 'Authorization: {SCHEME} <key>' from their environment.",
-            )
-        self.verify_kernel_key()
-        return await method(self, *args, **kwargs)
-
-    return allow_unauthenticated(wrapper)  # type: ignore[return-value]

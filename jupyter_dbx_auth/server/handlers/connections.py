@@ -1,6 +1,6 @@
-"""`api/connections`: list with status, start a login, log out.
+"""`api/connections`: list with status, start a login, cancel it, log out.
 
-Auth: listing, login and logout accept Jupyter auth (writes with XSRF) or the kernel key.
+Auth: listing, login, cancel and logout accept Jupyter auth (writes with XSRF) or the kernel key.
 A login started by a browser returns the IdP's `authorize_url`, bound to that Jupyter user; a login
 started by a kernel returns only `login_url`, a same-origin page that starts the login bound to
 whichever Jupyter user opens it (kernels have no Jupyter user, and the callback needs one).
@@ -11,8 +11,11 @@ from __future__ import annotations
 import time
 from urllib.parse import quote
 
-from ..redirects import safe_next
-from .base import KERNEL_PRINCIPAL, ApiError, DbxAuthAPIHandler, jupyter_or_kernel
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ...core.service import safe_next
+from .base import ApiError, DbxAuthAPIHandler
 
 
 def login_path(base_url: str, name: str) -> str:
@@ -22,23 +25,25 @@ def login_path(base_url: str, name: str) -> str:
 class ConnectionsHandler(DbxAuthAPIHandler):
     """`GET api/connections`: every connection, its status, identity and warnings. No token."""
 
-    @jupyter_or_kernel
+    @web.authenticated
+    @authorized
     async def get(self) -> None:
         service = self.service
         service.reload()
-        for item in service.list_connections()["connections"]:
+        for item in (await service.list_connections())["connections"]:
             if item["status"] == "ok" and item["method"] == "u2m" and not item["identity"]:
                 service.learn_identity_soon(service.get(item["name"]))
         # A signed-in user connection is listed with its identity: wait for the reads in flight
         # (a sign-in finishing, or the lookups just started) rather than answer "ok" without it.
         await service.settle_identities()
-        self.write_json(service.list_connections())
+        self.write_json(await service.list_connections())
 
 
 class LoginHandler(DbxAuthAPIHandler):
     """`POST api/connections/{name}/login` -> `{authorize_url, login_url, expires_at}`."""
 
-    @jupyter_or_kernel
+    @web.authenticated
+    @authorized
     async def post(self, name: str) -> None:
         conn = self.service.get(name)
         body = self.json_body()
@@ -55,27 +60,31 @@ class LoginHandler(DbxAuthAPIHandler):
         path = login_path(self.base_url, conn.name)
         if next_url:
             path += f"?next={quote(next_url, safe='')}"
-        if self.principal == KERNEL_PRINCIPAL:
+        if self.kernel_caller:
             if conn.method.value != "u2m":
                 raise ApiError(
                     400,
                     f"Connection {conn.name} does not sign in users.",
                     "Add a service principal secret instead.",
                 )
-            self.service.note_kernel_waiting(conn)
+            await self.service.note_kernel_waiting(conn)
             self.write_json({"authorize_url": None, "login_url": path, "expires_at": None})
             return
         redirect_uri = self.service.redirect_uri(
             conn, protocol=self.request.protocol, host=self.request.host, base_url=self.base_url
         )
         url = await self.service.begin_login(
-            conn, user=self.user_name(), redirect_uri=redirect_uri, next_url=next_url
+            conn,
+            user=self.user_name(),
+            redirect_uri=redirect_uri,
+            next_url=next_url,
+            client=self.client(),
         )
         self.write_json(
             {
                 "authorize_url": url,
                 "login_url": path,
-                "expires_at": time.time() + self.service.pending.ttl,
+                "expires_at": time.time() + self.service.login_ttl,
             }
         )
 
@@ -83,7 +92,8 @@ class LoginHandler(DbxAuthAPIHandler):
 class LogoutHandler(DbxAuthAPIHandler):
     """`POST api/connections/{name}/logout`: forget the tokens (and revoke when advertised)."""
 
-    @jupyter_or_kernel
+    @web.authenticated
+    @authorized
     async def post(self, name: str) -> None:
         conn = self.service.get(name)
         self.write_json(await self.service.logout(conn, user=self.user_name()))
@@ -92,7 +102,8 @@ class LogoutHandler(DbxAuthAPIHandler):
 class CancelLoginHandler(DbxAuthAPIHandler):
     """`POST api/connections/{name}/cancel`: give up a pending sign-in (Cancel, window closed)."""
 
-    @jupyter_or_kernel
+    @web.authenticated
+    @authorized
     async def post(self, name: str) -> None:
         conn = self.service.get(name)
-        self.write_json(self.service.cancel_login(conn, user=self.user_name()))
+        self.write_json(await self.service.cancel_login_of(conn, user=self.user_name()))

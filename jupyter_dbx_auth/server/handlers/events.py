@@ -9,19 +9,32 @@ No token is ever sent here.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
+from jupyter_server.auth.decorator import authorized
+from tornado import web
 from tornado.iostream import StreamClosedError
 
-from ..events import sse
-from .base import DbxAuthAPIHandler, jupyter_or_kernel
+from .base import DbxAuthAPIHandler
+
+
+def sse(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
+    """One server-sent event. JSON on one line, so no `data:` continuation is needed."""
+    lines = []
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    lines.append(f"event: {event}")
+    lines.append("data: " + json.dumps(data, separators=(",", ":")))
+    return ("\n".join(lines) + "\n\n").encode()
 
 
 class EventsHandler(DbxAuthAPIHandler):
     _track_activity = False  # an open sidebar must not keep an idle server alive
     _queue: asyncio.Queue[dict[str, Any] | None] | None = None
 
-    @jupyter_or_kernel
+    @web.authenticated
+    @authorized
     async def get(self) -> None:
         hub = self.service.events
         keepalive = float(self.settings.get("dbx_auth_events_keepalive", 15.0))
@@ -32,7 +45,7 @@ class EventsHandler(DbxAuthAPIHandler):
         counter = 0
         try:
             self.service.reload()
-            self.write(sse("snapshot", self.service.list_connections(), counter))
+            self.write(sse("snapshot", await self.service.list_connections(), counter))
             await self.flush()
             while not hub.closed:
                 try:

@@ -19,8 +19,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 
 from ...core.errors import DbxAuthError
-from ..pending import StateRejected, TooManyLogins
-from ..redirects import default_next, safe_next
+from ...core.service import default_next, safe_next
 from .base import AUTH_RESOURCE, DbxAuthMixin
 
 _TEMPLATES = jinja2.Environment(
@@ -80,10 +79,14 @@ class LoginStartHandler(DbxAuthPageHandler):
                 conn, protocol=self.request.protocol, host=self.request.host, base_url=self.base_url
             )
             url = await self.service.begin_login(
-                conn, user=self.user_name(), redirect_uri=redirect_uri, next_url=next_url
+                conn,
+                user=self.user_name(),
+                redirect_uri=redirect_uri,
+                next_url=next_url,
+                client=str(self.request.remote_ip or ""),
             )
-        except (DbxAuthError, TooManyLogins) as exc:
-            return self.fail(getattr(exc, "message", str(exc)), getattr(exc, "hint", ""))
+        except DbxAuthError as exc:
+            return self.fail(exc.message, exc.hint)
         self.redirect(url)
 
 
@@ -98,8 +101,7 @@ class CallbackHandler(DbxAuthPageHandler):
         if error:
             # Burn the state so that the same login cannot be completed later, and let the
             # sidebar say "declined" at once instead of waiting for a callback that never comes.
-            if state:
-                self.service.decline_login(user=self.user_name(), state=state, error=error)
+            await self.service.decline_login(user=self.user_name(), state=state, error=error)
             described = self.get_query_argument("error_description", "") or ""
             text = f"Databricks refused the sign-in: {error}"
             if described:
@@ -117,9 +119,7 @@ class CallbackHandler(DbxAuthPageHandler):
             name, next_url = await self.service.complete_login(
                 user=self.user_name(), state=state, code=code
             )
-        except StateRejected as exc:
-            return self.fail(exc.message, "Start the sign-in again from JupyterLab.")
-        except DbxAuthError as exc:
+        except DbxAuthError as exc:  # StateRejected included, with its own hint
             return self.fail(exc.message, exc.hint)
         self.render_page(
             "callback_ok.html",

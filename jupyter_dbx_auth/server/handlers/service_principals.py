@@ -14,7 +14,7 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ...core.secret import Secret
-from .base import ApiError, DbxAuthAPIHandler, jupyter_or_kernel
+from .base import ApiError, DbxAuthAPIHandler
 
 _MAX = 512  # longest client id, label or secret accepted
 
@@ -53,13 +53,17 @@ def parse_expiry(value: Any) -> float | None:
 
 
 class ServicePrincipalsHandler(DbxAuthAPIHandler):
-    @jupyter_or_kernel
+    kernel_methods = frozenset({"GET", "POST"})  # DELETE: Jupyter users only
+
+    @tornado.web.authenticated
+    @authorized
     async def get(self) -> None:
         name = self.get_query_argument("connection", None)
         conn = self.service.get(name) if name else None
-        self.write_json({"service_principals": self.service.list_service_principals(conn)})
+        self.write_json({"service_principals": await self.service.list_service_principals(conn)})
 
-    @jupyter_or_kernel
+    @tornado.web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.json_body()
         conn = self.service.get(_text(body, "connection", required=True))

@@ -1,8 +1,9 @@
-"""Fan-out of connection status changes to the live `api/events` streams.
+"""Fan-out of connection status changes to whoever listens (the server's `api/events` streams).
 
-The broker calls its subscribers synchronously, possibly from a worker thread; the hub hops onto
-the server's event loop and puts each event on every stream's bounded queue. A slow reader loses
-its oldest events, never blocks the broker: the next snapshot (on reconnect) catches it up.
+Plain asyncio, no tornado. The broker calls its subscribers synchronously, possibly from a worker
+thread; the hub hops onto the service's event loop and puts each event on every stream's bounded
+queue. A slow reader loses its oldest events, never blocks the broker: the next snapshot (on
+reconnect) catches it up.
 Events carry status only (state, message, hint, warnings, identity, expiry), never a token.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import Any
 
 #: Events kept per stream before the oldest are dropped.
@@ -63,13 +63,3 @@ class EventHub:
         """End every stream (server stopping)."""
         self.closed = True
         self._deliver(None)
-
-
-def sse(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
-    """One server-sent event. JSON on one line, so no `data:` continuation is needed."""
-    lines = []
-    if event_id is not None:
-        lines.append(f"id: {event_id}")
-    lines.append(f"event: {event}")
-    lines.append("data: " + json.dumps(data, separators=(",", ":")))
-    return ("\n".join(lines) + "\n\n").encode()

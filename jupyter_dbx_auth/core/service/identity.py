@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ..core.connections import Connection
-from ..core.oauth.tokens import TokenSet
+from ..connections import Connection
+from ..oauth.tokens import TokenSet
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,27 @@ T = TypeVar("T")
 
 #: Longest identity kept (user names, display names and application ids are far shorter).
 MAX_IDENTITY_LENGTH = 200
+
+
+def scim_me_url(host: str, *, account: bool = False, account_id: str | None = None) -> str:
+    """SCIM `Me` of a workspace, or of an account console (`account`)."""
+    if account:
+        return f"{host}/api/2.0/accounts/{account_id}/scim/v2/Me"
+    return f"{host}/api/2.0/preview/scim/v2/Me"
+
+
+def identity_from_scim(body: Any) -> str | None:
+    """Who a SCIM `Me` answer names: the user name, or a service principal by name and id."""
+    if not isinstance(body, dict):
+        return None
+    app = body.get("applicationId")
+    name = body.get("displayName")
+    if isinstance(app, str) and app:
+        # A service principal: its display name says more than its application id.
+        who = f"service principal {name} ({app})" if name else f"service principal {app}"
+        return who[:MAX_IDENTITY_LENGTH]
+    who = body.get("userName") or name
+    return str(who)[:MAX_IDENTITY_LENGTH] if who else None
 
 
 class Identities:
@@ -42,11 +63,11 @@ class Identities:
 
     async def read(self, conn: Connection, tokens: TokenSet) -> None:
         """Learn `conn`'s identity from SCIM `Me`; failures are logged and leave it unknown."""
-        if conn.account:
-            return  # account consoles have no SCIM Me at this path; the sidebar shows the host
+        if conn.account and not conn.account_id:
+            return  # no account SCIM without the account id; the sidebar shows the host
         try:
             response = await self.http.get(
-                f"{conn.host}/api/2.0/preview/scim/v2/Me",
+                scim_me_url(conn.host, account=conn.account, account_id=conn.account_id),
                 headers={"Authorization": f"Bearer {tokens.access_token.reveal()}"},
                 timeout=10,
             )
@@ -57,9 +78,9 @@ class Identities:
         except (httpx.HTTPError, ValueError) as exc:
             log.info("Reading the identity of %s failed (%s)", conn.name, type(exc).__name__)
             return
-        who = body.get("userName") or body.get("displayName") or body.get("applicationId")
-        if isinstance(who, str) and who:
-            self._known[conn.name] = who[:MAX_IDENTITY_LENGTH]
+        who = identity_from_scim(body)
+        if who:
+            self._known[conn.name] = who
 
     def track(self, name: str, work: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
         """Run `work` (which ends by reading `name`'s identity) as a read in flight.

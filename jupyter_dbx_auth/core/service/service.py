@@ -1,0 +1,388 @@
+"""`AuthService`: the application, used alike by the server, the in-process kernel path and hubs.
+
+Tornado-free and async. Front ends (jupyter-server handlers, the unix-socket transport, the
+in-process facade, and next a hub token service or a metadata endpoint) parse their input, call
+one method here and render the answer; none keeps state or policy of its own:
+- connections: config, environment and `.databrickscfg` resolved (`connections.py`);
+- sign-ins: the one login-state table (`pending.py`), callback URL rules (`redirects.py`),
+  sign-ins declined, cancelled or awaited by a notebook (`sign_in_ends.py`);
+- service principals: one record scheme and public view (`service_principals.py`);
+- identity: SCIM `Me`, in memory only (`identity.py`);
+- tokens, including what a rejected token means (`token`, `rejected.py`);
+- status events for whoever listens (`events.py`).
+Every dictionary returned here is safe for a browser: no token, no secret. Store reads and
+decryption run in worker threads, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from ..broker import TokenBroker
+from ..connections import AuthMethod, Connection
+from ..errors import BadRequest, DbxAuthError, NotFound
+from ..oauth.authorize import PendingLogin
+from ..oauth.engine import OAuthEngine
+from ..oauth.tokens import TokenSet, fingerprint
+from ..secret import Secret
+from ..status import State, Status
+from ..store.base import SecretStore
+from .connections import Connections, OAuthApp
+from .events import EventHub
+from .identity import Identities
+from .pending import PendingLogins
+from .redirects import callback_url, normalize_public_url
+from .rejected import ForcedRefreshes
+from .service_principals import ServicePrincipals, acting_as
+from .settings import ServiceSettings
+from .sign_in_ends import SignInEnds
+
+log = logging.getLogger(__name__)
+
+
+class AuthService(SignInEnds):
+    def __init__(
+        self,
+        *,
+        store: SecretStore,
+        http: httpx.AsyncClient,
+        explicit: Mapping[str, Mapping[str, Any]] | None = None,
+        include_profiles: bool = True,
+        config_file: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        app: OAuthApp | None = None,
+        settings: ServiceSettings | None = None,
+        events: EventHub | None = None,
+        audit: Any = None,
+        engine: OAuthEngine | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings = settings or ServiceSettings()
+        self.store = store
+        self.http = http
+        self.app = app or OAuthApp()
+        # env None: the live process environment. The server passes a copy taken at start-up:
+        # it removes secrets from its environment (so kernels never inherit them), and they
+        # still configure connections here.
+        self.connections = Connections(
+            explicit=explicit,
+            include_profiles=include_profiles,
+            config_file=config_file,
+            env=os.environ if env is None else env,
+            app=self.app,
+        )
+        self.public_url = normalize_public_url(settings.public_url)
+        self.events = events or EventHub()
+        self.audit = audit
+        self._clock = clock
+        self.service_principals = ServicePrincipals(
+            store, warn_days=settings.secret_expiry_warning_days, clock=clock
+        )
+        self.broker = TokenBroker(
+            store,
+            engine or OAuthEngine(http=http),
+            refresh_margin=settings.refresh_margin,
+            secrets=self.service_principals,
+            clock=clock,
+        )
+        self.pending: PendingLogins[PendingLogin] = PendingLogins(
+            ttl=settings.login_ttl,
+            per_user=settings.max_pending_per_user,
+            per_client=settings.max_pending_per_client,
+            total=settings.max_pending_total,
+        )
+        self.identities = Identities(http)
+        self._last_state: dict[str, State] = {}
+        self._forced = ForcedRefreshes(settings.forced_refresh_interval, clock)
+        self._unsubscribe = self.broker.subscribe(self._on_status)
+
+    def __repr__(self) -> str:
+        return f"<AuthService store={self.store.backend!r} connections={self.names()}>"
+
+    async def ready(self) -> None:
+        """Load what is kept in memory (service principals' public fields), off the loop."""
+        if not self.service_principals.loaded:
+            await self.service_principals.load()
+
+    # -- connections (`connections.py`) ---------------------------------------------------
+
+    def reload(self) -> None:
+        """Resolve connections again (config, environment, `.databrickscfg`)."""
+        for old in self.connections.reload():
+            self.broker.forget(old)
+
+    def names(self) -> list[str]:
+        return self.connections.names()
+
+    def problems(self) -> dict[str, DbxAuthError]:  # by name, from the last `reload`
+        return self.connections.problems()
+
+    def get(self, name: str | None) -> Connection:  # a listed one (`NotFound` otherwise)
+        return self.connections.get(name)
+
+    def resolve(self, name: str | None = None, *, host: str | None = None) -> Connection:
+        """A connection by name (listed, explicit or a profile), by host (with the environment's
+        credentials), or the SDK's default (`None`), remembered under its name from now on."""
+        return self.connections.resolve(name, host=host)
+
+    def remember(self, conn: Connection) -> None:  # an ad-hoc host, an account side
+        self.connections.remember(conn)
+
+    def status_dict(self, conn: Connection, status: Status | None = None) -> dict[str, Any]:
+        status = status or self.broker.status(conn)
+        cached = self.broker.cached_token(conn)
+        return {
+            **conn.public_dict(),
+            **status.to_dict(),
+            "status": status.state.value,
+            "warnings": list(status.warnings) or self.broker.warnings(conn),
+            "identity": self.identities.get(conn.name),
+            "expires_at": cached.expires_at if cached else None,
+            "credentials": self.service_principals.source(conn),
+        }
+
+    async def list_connections(self) -> dict[str, Any]:
+        """Every connection with status, identity and warnings; problems; the store's warnings."""
+        await self.ready()
+        conns = [self.get(n) for n in self.names()]
+        statuses = [await self.broker.load_status(c) for c in conns]
+        return {
+            "connections": [self.status_dict(c, s) for c, s in zip(conns, statuses, strict=True)],
+            "problems": [
+                {"name": name, "message": exc.message, "hint": exc.hint}
+                for name, exc in sorted(self.problems().items())
+            ],
+            "store": {"backend": self.store.backend, "warnings": self.store.warnings()},
+        }
+
+    async def connection_status(self, conn: Connection) -> dict[str, Any]:
+        await self.ready()
+        return self.status_dict(conn, await self.broker.load_status(conn))
+
+    def _on_status(self, name: str, status: Status) -> None:
+        previous = self._last_state.get(name)
+        self._last_state[name] = status.state
+        if previous is State.REFRESHING and status.state is not State.REFRESHING:
+            self._audit_refresh(name, status)
+        conn = self.connections.find(name)
+        if conn is None:
+            return
+        self.events.publish({"type": "status", **self.status_dict(conn, status)})
+
+    # -- U2M sign-in -----------------------------------------------------------------------
+
+    @property
+    def login_ttl(self) -> float:
+        return self.pending.ttl
+
+    def redirect_uri(self, conn: Connection, *, protocol: str, host: str, base_url: str) -> str:
+        """The callback URL for a sign-in the browser started at `host` (`redirects.py`)."""
+        return callback_url(
+            redirect_url=self.app.redirect_url,
+            public_url=self.public_url,
+            protocol=protocol,
+            host=host,
+            base_url=base_url,
+            public_app=conn.client_id is None,
+        )
+
+    async def begin_login(
+        self,
+        conn: Connection,
+        *,
+        user: str,
+        redirect_uri: str,
+        next_url: str | None,
+        client: str = "",
+    ) -> str:
+        """Start a sign-in bound to `user` (from `client`, for the bounds); the authorize URL."""
+        if conn.method is not AuthMethod.USER:
+            raise BadRequest(
+                f"Connection {conn.name} signs in with {conn.method.value}, not a user login.",
+                hint="Add a service principal secret instead, or use a U2M connection.",
+            )
+        url, pending = await self.broker.begin_login(conn, redirect_uri)
+        self.pending.add(user, conn.name, pending.state, pending, next_url, client=client)
+        self._audit("login", conn.name, outcome="started", user=user)
+        return url
+
+    async def complete_login(
+        self, *, user: str, state: str | None, code: str
+    ) -> tuple[str, str | None]:
+        """(connection name, next URL). Raises `StateRejected` or another `DbxAuthError`."""
+        try:
+            entry = self.pending.take(user, state)
+        except DbxAuthError as exc:
+            reason = getattr(exc, "reason", "")
+            self._audit(
+                "failure", None, outcome="rejected", user=user, step="callback", reason=reason
+            )
+            raise
+        conn = self.get(entry.connection)
+        # The code exchange and the identity read are one tracked read, so that listings made
+        # meanwhile wait for the identity (`settle_identities`).
+        try:
+            await self.identities.track(conn.name, self._sign_in(conn, entry.pending, code))
+        except DbxAuthError as exc:
+            self._audit(
+                "failure",
+                conn.name,
+                outcome="error",
+                user=user,
+                step="code_exchange",
+                error=exc.message,
+            )
+            raise
+        self._audit("login", conn.name, user=user, identity=self.identities.get(conn.name))
+        self._on_status(conn.name, self.broker.status(conn))
+        return conn.name, entry.next_url
+
+    async def _sign_in(self, conn: Connection, pending: PendingLogin, code: str) -> None:
+        tokens = await self.broker.complete_login(conn, pending, code)
+        await self.identities.read(conn, tokens)
+
+    async def logout(self, conn: Connection, *, user: str) -> dict[str, Any]:
+        self.pending.drop_connection(conn.name)
+        await self.broker.logout(conn)
+        self.identities.forget(conn.name)
+        self._audit("logout", conn.name, user=user)
+        return await self.connection_status(conn)
+
+    # -- identity --------------------------------------------------------------------------
+
+    def identity_of(self, name: str) -> str | None:
+        return self.identities.get(name)
+
+    def learn_identity_soon(self, conn: Connection) -> None:
+        """After a restart the identity is unknown: look it up in the background."""
+        if self.identities.known_or_reading(conn.name):
+            return
+
+        async def run() -> None:
+            try:
+                tokens = await self.broker.get_token(conn)
+            except DbxAuthError:
+                return
+            await self.identities.read(conn, tokens)
+            self._on_status(conn.name, self.broker.status(conn))
+
+        self.identities.track(conn.name, run())
+
+    async def settle_identities(self, timeout: float = 5.0) -> None:  # reads in flight
+        await self.identities.settle(timeout)
+
+    # -- service principals ----------------------------------------------------------------
+
+    async def list_service_principals(self, conn: Connection | None) -> list[dict[str, Any]]:
+        """The public view of stored principals (of `conn`), re-read from the store off-loop."""
+        await self.service_principals.load()  # another process may have added some
+        names = [conn.name] if conn else self.names()
+        return [sp for name in names for sp in self.service_principals.public(name)]
+
+    async def add_service_principal(
+        self,
+        conn: Connection,
+        *,
+        client_id: str,
+        client_secret: Secret,
+        expires_at: float | None,
+        label: str,
+        user: str,
+        verify: bool = True,
+    ) -> dict[str, Any]:
+        """Check the secret with one client-credentials call, then store it; its public view."""
+        await self.ready()
+        target = acting_as(conn, client_id)
+        try:
+            if verify:
+                await self.broker.verify_client_secret(target, client_id, client_secret)
+        except DbxAuthError as exc:
+            self._audit(
+                "failure",
+                conn.name,
+                outcome="rejected",
+                user=user,
+                step="secret_check",
+                client_id=client_id,
+                error=exc.message,
+            )
+            raise
+        saved = await self.service_principals.save(
+            conn, client_id, client_secret, expires_at=expires_at, label=label
+        )
+        # A U2M connection's status must not change for a principal stored beside it.
+        self.broker.credentials_changed(target)
+        self._audit("secret_added", conn.name, user=user, client_id=client_id)
+        return saved
+
+    async def remove_service_principal(
+        self, conn: Connection, client_id: str, *, user: str
+    ) -> None:
+        removed = await self.service_principals.remove(conn, client_id)
+        if not removed:
+            raise NotFound(
+                f"No service principal {client_id!r} is stored for connection {conn.name}.",
+                hint="List them with GET api/service-principals?connection=<name>.",
+            )
+        self.broker.credentials_changed(acting_as(conn, client_id))
+        self._audit("secret_removed", conn.name, user=user, client_id=client_id)
+
+    def sp_connection(self, conn: Connection, client_id: str) -> Connection:
+        """`conn` acting as one of its stored service principals (its own token cache entry)."""
+        return self.service_principals.connection_for(conn, client_id)
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    async def token(self, conn: Connection, *, rejected: str | None = None) -> TokenSet:
+        """An access token for `conn`.
+
+        `rejected`: the fingerprint (`core.oauth.tokens.fingerprint`) of a token Databricks
+        refused (HTTP 401). If the current token is already another one, the caller had a stale
+        token and gets the current one: N kernels reporting one 401 cost one refresh. If it is the
+        current one, it is refreshed, at most once per `forced_refresh_interval` per connection
+        (`TooManyRequests` otherwise: a token refused right after a refresh will not be saved by
+        another refresh).
+        """
+        cached = self.broker.cached_token(conn)
+        if cached is not None and (
+            rejected is None or fingerprint(cached.access_token) != rejected
+        ):
+            return cached  # the hot path: no await, no store read, no decryption
+        await self.ready()
+        if cached is None or rejected is None:
+            # Nothing cached here (first use, a restart): any fresh token is not the refused one.
+            tokens = await self.broker.get_token(conn)
+        else:
+            self._forced.allow(conn.name, rejected)
+            tokens = await self.broker.get_token(conn, rejected=cached.access_token)
+        if conn.method is AuthMethod.USER and self.identities.get(conn.name) is None:
+            await self.identities.read(conn, tokens)
+        return tokens
+
+    # -- misc ------------------------------------------------------------------------------
+
+    def _audit_refresh(self, name: str, status: Status) -> None:
+        """Each token request the broker made by itself (refresh, client credentials, exchange)."""
+        if status.state is State.OK:
+            self._audit("refresh", name, identity=self.identities.get(name))
+        else:
+            self._audit("refresh", name, outcome=status.state.value, error=status.message)
+
+    def _audit(self, event: str, connection: str | None, **fields: Any) -> None:
+        if self.audit is None:
+            return
+        try:
+            self.audit.record(event, connection=connection, **fields)
+        except Exception as exc:  # the audit log must not break a sign-in
+            log.warning("Audit log write failed (%s)", type(exc).__name__)
+
+    async def aclose(self) -> None:
+        self._unsubscribe()
+        self.identities.cancel()
+        self.events.shutdown()
