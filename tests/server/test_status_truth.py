@@ -3,6 +3,8 @@ and where a service principal's secret comes from (issue 14)."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from server_helpers import ETL_SP, login, sign_in_async
 
@@ -73,6 +75,24 @@ async def test_a_declined_sign_in_of_a_signed_in_connection_keeps_it_signed_in(b
     await browser.http.get(location)
     ws = await connection(browser, "ws")
     assert (ws["status"], ws["reason"], ws["identity"]) == ("ok", "declined", "alice@example.com")
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [("server_error", "(server_error)"), ("<b>x</b> y", "(unknown error)")],
+)
+async def test_another_idp_error_ends_the_sign_in_and_shows_only_a_code(browser, error, shown):
+    r = await browser.post("dbx-auth/api/connections/ws/login")
+    state = parse_qs(urlsplit(r.json()["authorize_url"]).query)["state"][0]
+    # An unknown state changes nothing: the sign-in stays pending.
+    page = await browser.get("dbx-auth/callback", params={"state": "x" * 43, "error": error})
+    assert page.status_code == 400
+    assert (await connection(browser, "ws"))["status"] == "login_pending"
+    page = await browser.get("dbx-auth/callback", params={"state": state, "error": error})
+    assert page.status_code == 400
+    ws = await connection(browser, "ws")
+    assert (ws["status"], ws["reason"]) == ("logged_out", "cancelled")
+    assert ws["message"] == f"Databricks refused the sign-in {shown}."
 
 
 async def test_cancel_a_pending_sign_in(browser, kernel_client, emulator):
