@@ -21,7 +21,9 @@ Store record conventions (the values are secrets: never log a record):
 
 Login state (which sign-in a callback belongs to, its user, its TTL, single use) is not kept
 here either: `core.service.pending` is the one table. The broker makes the authorize URL and,
-given the pending login that table handed back, exchanges the code.
+given the pending login that table handed back, exchanges the code; it keeps the status a
+connection had before a sign-in started, to put back when the service says the sign-in was
+abandoned (`abandon_login`: declined, cancelled, its window closed).
 
 Statuses (`core.status.State`) change only here; `subscribe(callback)` hears every change.
 """
