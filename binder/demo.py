@@ -1,8 +1,10 @@
 """`make demo`: start the Databricks emulator and JupyterLab wired to it. Ctrl-C stops both.
 
 Everything the demo writes lives in `.demo/` (git-ignored): a `.databrickscfg` with one profile per
-way to connect, and a Jupyter config. The emulator stands in for Databricks, so no real workspace,
-account or secret is involved.
+way to connect, a Jupyter config, the encrypted store and its key (kept, so a sign-in survives a
+restart), and `notebooks/` with copies of the example notebooks (JupyterLab opens there). The
+emulator stands in for Databricks, so no real workspace, account or secret is involved.
+`rm -rf .demo` starts clean.
 """
 
 from __future__ import annotations
@@ -23,6 +25,31 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO / ".demo"
+NOTEBOOKS = DEMO_DIR / "notebooks"
+KEY_FILE = DEMO_DIR / "store-key"
+KEY_ENV = "JUPYTER_DBX_AUTH_CRYPT_KEY"
+
+
+def store_key(path: Path) -> str:
+    """The demo store's key: made once, kept beside the store (0600), so that a restarted demo
+    reads the sign-ins of the last one and the panel has no "generated key" warning to show."""
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    return key
+
+
+def copy_notebooks(target: Path) -> None:
+    """The example notebooks, copied once: edits made in the demo are kept across restarts."""
+    target.mkdir(parents=True, exist_ok=True)
+    for notebook in sorted((REPO / "docs" / "notebooks").glob("*.ipynb")):
+        if not (target / notebook.name).exists():
+            shutil.copy2(notebook, target / notebook.name)
+
+
 # A public OAuth app registered with the emulator for exactly this Jupyter's callback, as an
 # admin registers one on Databricks (whose public databricks-cli app takes only localhost:8020).
 DEMO_APP = "jupyter-dbx-auth-demo"
@@ -67,9 +94,9 @@ def write_jupyter_config(path: Path, args: argparse.Namespace) -> None:
                 "c.ServerApp.port_retries = 0",
                 "c.ServerApp.open_browser = False",
                 "c.ServerApp.allow_root = True",
-                f"c.ServerApp.root_dir = {str(REPO)!r}",
-                # The demo's own encrypted store: the emulator forgets every token when it stops,
-                # so tokens from an earlier demo run would only show up as "login required".
+                f"c.ServerApp.root_dir = {str(NOTEBOOKS)!r}",
+                # The demo's own encrypted store, kept across restarts (its key is in the
+                # environment, from .demo/store-key).
                 'c.DatabricksAuth.store_backend = "file"',
                 f"c.DatabricksAuth.oauth_client_id = {DEMO_APP!r}",
                 f"c.DatabricksAuth.store_path = {str(DEMO_DIR / 'store')!r}",
@@ -98,16 +125,25 @@ def banner(lab_url: str, emulator_url: str, config: dict) -> str:
             f"  SQL warehouse       {wh['name']} ({wh['state']}): HTTP path {wh['http_path']}"
             f" -> %dbx_connect emulator --sql"
         )
-    lines += ["  Ctrl-C stops both.", ""]
+    lines += [
+        f"  Notebooks           {NOTEBOOKS}",
+        "  Ctrl-C stops both. Sign-ins are kept for the next `make demo`;",
+        "  rm -rf .demo starts clean.",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def start_emulator(ip: str, port: int, apps: dict[str, list[str]]) -> EmulatorProcess:
+def start_emulator(
+    ip: str, port: int, apps: dict[str, list[str]], keep_sign_ins: Path | None = None
+) -> EmulatorProcess:
     """The demo's emulator: no admin endpoint (fault knobs are for tests, and the demo's emulator
     is reachable by anyone who can reach `ip`)."""
     from jupyter_dbx_auth.emulator.harness import EmulatorProcess
 
-    return EmulatorProcess(host=ip, port=port, apps=apps, admin=False).start()
+    return EmulatorProcess(
+        host=ip, port=port, apps=apps, admin=False, keep_sign_ins=keep_sign_ins
+    ).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,8 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     DEMO_DIR.mkdir(mode=0o700, exist_ok=True)
-    shutil.rmtree(DEMO_DIR / "store", ignore_errors=True)
-    emulator = start_emulator(args.ip, args.emulator_port, {DEMO_APP: demo_redirects(args)})
+    copy_notebooks(NOTEBOOKS)
+    key = store_key(KEY_FILE)
+    # The emulator keeps its sign-ins too: without them the kept store would only hold refresh
+    # tokens the restarted emulator no longer knows ("sign-in expired").
+    emulator = start_emulator(
+        args.ip,
+        args.emulator_port,
+        {DEMO_APP: demo_redirects(args)},
+        keep_sign_ins=DEMO_DIR / "emulator-sign-ins.json",
+    )
     lab: subprocess.Popen[bytes] | None = None
     try:
         cfg_path = DEMO_DIR / "databrickscfg"
@@ -128,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         write_jupyter_config(server_config, args)
 
         token = secrets.token_urlsafe(24)
-        env = dict(os.environ, DATABRICKS_CONFIG_FILE=str(cfg_path), JUPYTER_TOKEN=token)
+        env = dict(
+            os.environ, DATABRICKS_CONFIG_FILE=str(cfg_path), JUPYTER_TOKEN=token, **{KEY_ENV: key}
+        )
         env.pop("DATABRICKS_CONFIG_PROFILE", None)
         lab = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "jupyterlab", f"--config={server_config}"],

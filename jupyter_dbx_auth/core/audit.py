@@ -56,12 +56,12 @@ IDENTIFIER_FIELDS = frozenset({"user", "connection", "identity", "client_id"})
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-def _scrub_text(text: str, *, identifier: bool = False) -> tuple[str, int]:
+def _scrub_text(text: str, guess: bool = True) -> tuple[str, int]:
     count = 0
     for pattern in _PATTERNS:
         text, n = pattern.subn(REDACTED, text)
         count += n
-    if identifier:
+    if not guess:
         return text, count
 
     def opaque(match: re.Match[str]) -> str:
@@ -75,8 +75,11 @@ def _scrub_text(text: str, *, identifier: bool = False) -> tuple[str, int]:
     return _OPAQUE.sub(opaque, text), count
 
 
-def scrub(value: Any, *, field: str | None = None) -> tuple[Any, int]:
-    """A copy of `value` safe to write, and how many parts of it were redacted."""
+def scrub(value: Any, *, field: str | None = None, guess: bool = True) -> tuple[Any, int]:
+    """A copy of `value` safe to write, and how many parts of it were redacted.
+
+    `guess=False` leaves long opaque runs alone: what is left is only what surely is a secret
+    (a `Secret`, a sensitive key, a JWT, a Databricks token, an Authorization value)."""
     if isinstance(value, Secret):
         return REDACTED, 1
     if value is None or isinstance(value, (bool, int, float)):
@@ -84,17 +87,17 @@ def scrub(value: Any, *, field: str | None = None) -> tuple[Any, int]:
     if field is not None and _SENSITIVE_KEY.search(field):
         return REDACTED, 1
     if isinstance(value, str):
-        return _scrub_text(value, identifier=field in IDENTIFIER_FIELDS)
+        return _scrub_text(value, guess and field not in IDENTIFIER_FIELDS)
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         total = 0
         for key, item in value.items():
-            name, n_key = _scrub_text(str(key))
-            out[name], n = scrub(item, field=name)
+            name, n_key = _scrub_text(str(key), guess)
+            out[name], n = scrub(item, field=name, guess=guess)
             total += n + n_key
         return out, total
     if isinstance(value, (list, tuple, set, frozenset)):
-        items = [scrub(item, field=field) for item in value]
+        items = [scrub(item, field=field, guess=guess) for item in value]
         return [v for v, _ in items], sum(n for _, n in items)
     # Unknown objects: their repr is not ours to trust, so only the type name is written.
     return f"<{type(value).__name__}>", 0
@@ -148,7 +151,7 @@ class AuditLog:
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z",
             "event": event,
         }
-        redacted = 0
+        redacted = sure = 0
         for name, value in (
             ("connection", connection),
             ("identity", identity),
@@ -158,9 +161,13 @@ class AuditLog:
             if value is not None:
                 entry[name], n = scrub(value, field=name)
                 redacted += n
+                sure += scrub(value, guess=False)[1] if n else 0
         if redacted:
             entry["redacted"] = redacted
-            log.warning(
+            # A long opaque run is only a guess (Jupyter's random user names are such runs): the
+            # entry is scrubbed either way, but the log warns only when a secret surely was there.
+            log.log(
+                logging.WARNING if sure else logging.DEBUG,
                 "Audit: stripped %d secret-looking value(s) from a %r entry for %r.",
                 redacted,
                 event,

@@ -21,7 +21,9 @@ Store record conventions (the values are secrets: never log a record):
 
 Login state (which sign-in a callback belongs to, its user, its TTL, single use) is not kept
 here either: `core.service.pending` is the one table. The broker makes the authorize URL and,
-given the pending login that table handed back, exchanges the code.
+given the pending login that table handed back, exchanges the code; it keeps the status a
+connection had before a sign-in started, to put back when the service says the sign-in was
+abandoned (`abandon_login`: declined, cancelled, its window closed).
 
 Statuses (`core.status.State`) change only here; `subscribe(callback)` hears every change.
 """
@@ -42,10 +44,13 @@ from .oauth.authorize import PendingLogin
 from .oauth.engine import OAuthEngine
 from .oauth.tokens import TokenSet
 from .secret import Secret
-from .status import State, Status, StatusBoard, StatusCallback
+from .status import Reason, State, Status, StatusBoard, StatusCallback
 from .store.base import SecretStore
 
 log = logging.getLogger(__name__)
+
+#: `LoginRequired.error` when nothing was ever held (vs. a refresh token the IdP refused).
+NOT_SIGNED_IN = "not_signed_in"
 
 U2M = "u2m"
 
@@ -114,6 +119,8 @@ class TokenBroker:
         # A rotated refresh token the store refused to take: kept so the next refresh can still
         # spend it and try to save again, instead of spending the consumed one in the store.
         self._unsaved: dict[str, TokenSet] = {}
+        # The status a connection had when a sign-in started, to go back to if it is abandoned.
+        self._before_login: dict[str, Status] = {}
 
     def __repr__(self) -> str:
         return f"<TokenBroker store={self._store!r} connections={sorted(self._cache)}>"
@@ -186,7 +193,7 @@ class TokenBroker:
             tokens = await self._fetch(connection, force, rejected)
         except LoginRequired as exc:
             self._cache.pop(name, None)
-            self._board.set(name, Status(State.LOGIN_REQUIRED, exc.message, exc.hint))
+            self._board.set(name, self._login_required_status(exc))
             raise
         except DbxAuthError as exc:
             warnings = self._warnings(connection)
@@ -251,7 +258,7 @@ class TokenBroker:
             ):
                 stored = unsaved
             if stored is None or stored.refresh_token is None:
-                raise LoginRequired(f"Connection {name} is not signed in.")
+                raise LoginRequired(f"Connection {name} is not signed in.", error=NOT_SIGNED_IN)
             fresh = self._clock() < stored.refresh_at(self.refresh_margin)
             if fresh and (not force or (rejected is not None and stored.access_token != rejected)):
                 return stored  # another process refreshed while we waited for the lock
@@ -302,8 +309,39 @@ class TokenBroker:
         if connection.method is not AuthMethod.USER:
             raise DbxAuthError(f"Connection {connection.name} does not sign in users (U2M).")
         url, pending = await self._engine.begin_login(connection, redirect_uri)
+        before = await self.load_status(connection)
+        if before.state is not State.LOGIN_PENDING:
+            self._before_login[connection.name] = before
         self._board.set(connection.name, Status(State.LOGIN_PENDING))
         return url, pending
+
+    async def abandon_login(
+        self, connection: Connection, reason: Reason, message: str | None = None, *, pending: bool
+    ) -> Status:
+        """A sign-in that will not complete (declined at the IdP, cancelled, its window closed):
+        put back the status the connection had before it started, with `reason` and `message`
+        saying what happened (a held sign-in stays signed in). `pending`: whether the login-state
+        table still held a sign-in of it; with none and no sign-in pending here, nothing changes
+        (e.g. the window closed after the sign-in completed: not "cancelled")."""
+        name = connection.name
+        current = await self.load_status(connection)
+        if not pending and current.state is not State.LOGIN_PENDING:
+            return current
+        before = self._before_login.pop(name, None)
+        if before is None or before.state in (State.LOGIN_PENDING, State.REFRESHING):
+            before = await asyncio.to_thread(self._initial_status, connection)
+        status = dataclasses.replace(before, reason=reason, message=message, hint=None)
+        self._board.set(name, status)
+        return status
+
+    async def note_waiting(self, connection: Connection) -> None:
+        """A notebook asked for this sign-in and waits for it: say so, unless signed in or a
+        browser sign-in is already pending (that one is what the notebook waits for)."""
+        current = await self.load_status(connection)
+        if current.state in (State.OK, State.REFRESHING, State.LOGIN_PENDING):
+            return
+        self._before_login[connection.name] = current
+        self._board.set(connection.name, Status(State.LOGIN_PENDING, reason=Reason.KERNEL_WAITING))
 
     async def complete_login(
         self, connection: Connection, pending: PendingLogin, code: str
@@ -326,6 +364,7 @@ class TokenBroker:
             self._board.set(name, Status(State.ERROR, exc.message, exc.hint))
             raise
         self._cache[name] = _Entry(tokens, connection.host, self.refresh_margin)
+        self._before_login.pop(name, None)
         self._board.set(name, Status(State.OK))
         return tokens
 
@@ -342,7 +381,13 @@ class TokenBroker:
                 await held.run(self._store.delete, U2M, name)
             if record and record.get("refresh_token") and record.get("host") == connection.host:
                 refresh = Secret(record["refresh_token"])
-        self._board.set(name, Status(State.LOGGED_OUT, warnings=self._warnings(connection)))
+        self._before_login.pop(name, None)
+        self._board.set(
+            name,
+            Status(
+                State.LOGGED_OUT, warnings=self._warnings(connection), reason=Reason.NOT_SIGNED_IN
+            ),
+        )
         if refresh is not None:
             try:
                 await self._engine.revoke(connection, refresh)
@@ -387,13 +432,22 @@ class TokenBroker:
             return await asyncio.to_thread(self._initial_status, connection)
         return self._initial_status(connection)
 
+    @staticmethod
+    def _login_required_status(exc: LoginRequired) -> Status:
+        """Never signed in (or logged out) is "logged out"; only a refused refresh is "expired"."""
+        if exc.error == NOT_SIGNED_IN:
+            return Status(State.LOGGED_OUT, reason=Reason.NOT_SIGNED_IN)
+        return Status(State.LOGIN_REQUIRED, exc.message, exc.hint, reason=Reason.EXPIRED)
+
     def _initial_status(self, connection: Connection) -> Status:
         if connection.method is AuthMethod.USER:
             record = self._store.get(U2M, connection.name)
             held = bool(
                 record and record.get("refresh_token") and record.get("host") == connection.host
             )
-            return Status(State.OK if held else State.LOGGED_OUT)
+            if held:
+                return Status(State.OK)
+            return Status(State.LOGGED_OUT, reason=Reason.NOT_SIGNED_IN)
         warnings = self._warnings(connection)
         if connection.method is AuthMethod.SERVICE_PRINCIPAL and not self._secrets.has_secret(
             connection

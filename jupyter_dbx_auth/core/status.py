@@ -23,16 +23,28 @@ class State(str, enum.Enum):
     ERROR = "error"  # see `message`
 
 
+class Reason(str, enum.Enum):
+    """Why a connection is in its state, where the state alone would mislead a person."""
+
+    NOT_SIGNED_IN = "not_signed_in"  # no sign-in held (never, or logged out): not "expired"
+    EXPIRED = "expired"  # the IdP refused the refresh token: the sign-in really ended
+    DECLINED = "declined"  # the user pressed Deny at the IdP's consent page
+    CANCELLED = "cancelled"  # a pending sign-in was given up (Cancel, or its window closed)
+    KERNEL_WAITING = "kernel_waiting"  # a notebook asked for this sign-in and is waiting
+
+
 @dataclass(frozen=True)
 class Status:
     state: State
     message: str | None = None  # built from names and IdP error codes only, never a token
     hint: str | None = None  # what to do next
     warnings: tuple[str, ...] = ()  # e.g. a service principal secret expiring soon
+    reason: Reason | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
             "state": self.state.value,
+            "reason": self.reason.value if self.reason else None,
             "message": self.message,
             "hint": self.hint,
             "warnings": list(self.warnings),

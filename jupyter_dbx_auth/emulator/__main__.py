@@ -10,6 +10,7 @@ import signal
 import sys
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
 import tornado.httpserver
 import tornado.netutil
@@ -35,6 +36,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--token-ttl", type=int, default=3600, metavar="SECONDS", help="access token lifetime"
     )
     parser.add_argument("--base-path", default="", help="URL prefix when served behind a proxy")
+    parser.add_argument(
+        "--keep-sign-ins",
+        metavar="FILE",
+        help="keep users' sign-ins (refresh token hashes) in FILE across restarts (the demo)",
+    )
     parser.add_argument(
         "--account-port",
         type=int,
@@ -80,6 +86,9 @@ async def serve(args: argparse.Namespace) -> None:
     # refuses http:// URIs unless told this is deliberate.
     os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
     state = EmulatorState(with_apps(load_seed(args.state), args.apps), token_ttl=args.token_ttl)
+    keep = Path(args.keep_sign_ins) if args.keep_sign_ins else None
+    if keep is not None and keep.exists():
+        state.restore_sign_ins(json.loads(keep.read_text()))
     base = normalize_base_path(args.base_path)
     admin_key = os.environ.get(ADMIN_KEY_ENV) or None
     keys = SigningKeys()
@@ -111,6 +120,13 @@ async def serve(args: argparse.Namespace) -> None:
     await stop.wait()
     for server in servers:
         server.stop()
+    if keep is not None:
+        # Hashes only (as the state holds them): the file gives no usable token away.
+        tmp = keep.with_name(keep.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(state.sign_ins(), f)
+        os.replace(tmp, keep)
 
 
 def with_apps(seed: Seed, apps: dict[str, list[str]]) -> Seed:

@@ -50,6 +50,7 @@ class EmulatorProcess:
         base_path: str = "",
         host: str = "127.0.0.1",
         port: int = 0,
+        keep_sign_ins: str | Path | None = None,
         apps: dict[str, list[str]] | None = None,
         admin: bool = True,
     ) -> None:
@@ -59,6 +60,7 @@ class EmulatorProcess:
         self.base_path = base_path
         self.host = host
         self.port = port
+        self.keep_sign_ins = keep_sign_ins
         self.trusted_issuer = OidcTestIssuer(TEST_OIDC_ISSUER)
         self.untrusted_issuer = OidcTestIssuer(UNTRUSTED_OIDC_ISSUER)
         self.seed: Seed = self._with_test_issuer(load_seed(state))
@@ -102,6 +104,8 @@ class EmulatorProcess:
             "--token-ttl", str(self.token_ttl), "--state", str(seed_file),
             "--base-path", self.base_path, "--account-port", "0",
         ]  # fmt: skip
+        if self.keep_sign_ins is not None:
+            cmd += ["--keep-sign-ins", str(self.keep_sign_ins)]
         for client_id, urls in self.apps.items():
             cmd += [arg for url in urls for arg in ("--app", f"{client_id}={url}")]
         self._proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own module

@@ -7,6 +7,7 @@ object cannot leak one.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -183,6 +184,23 @@ class EmulatorState:
         self.policies = [_policy(p) for p in seed.get("federation_policies", [])]
         self.clusters: list[dict[str, Any]] = list(seed.get("clusters", []))
         self.sql = SqlState(list(seed.get("warehouses", [])), self.now)
+
+    def sign_ins(self) -> list[dict[str, Any]]:
+        """The live refresh tokens (hashes only), to carry across a restart (`--keep-sign-ins`)."""
+        now = self.now()
+        return [
+            dataclasses.asdict(rt)
+            for rt in self.refresh_tokens.values()
+            if not rt.revoked and rt.expires_at > now
+        ]
+
+    def restore_sign_ins(self, saved: list[dict[str, Any]]) -> None:
+        """Take back `sign_ins()` of an earlier run: what Databricks does across its restarts."""
+        now = self.now()
+        for raw in saved:
+            rt = RefreshToken(**raw)
+            if not rt.revoked and rt.expires_at > now and self.principal(rt.subject):
+                self.refresh_tokens[rt.token_hash] = rt
 
     def now(self) -> float:
         """The emulator's clock: wall time shifted by the clock-offset fault knob."""

@@ -57,6 +57,12 @@ class Connected:
     extra: dict[str, Any] = field(default_factory=dict)
     exported: Any = None  # env_export.Exported, with --env
 
+    def describe(self) -> str:
+        """`WorkspaceClient for ws as alice@example.com`: what the variable holds, no token."""
+        who = self.identity or (f"service principal {self.sp}" if self.sp else "unknown identity")
+        what = {"workspace": "WorkspaceClient", "account": "AccountClient", "sql": "SQL"}[self.kind]
+        return f"{what} for {self.info.name} as {who}"
+
     def summary(self, now: float | None = None) -> str:
         token = self.cache.peek()
         who = self.identity or (f"service principal {self.sp}" if self.sp else "unknown identity")
@@ -96,25 +102,14 @@ class LoginUI:
 
 
 def describe_expiry(token: KernelToken | None, now: float | None = None) -> str:
+    """`token valid 59 min (until 18:47)`: the format of the sidebar and `%dbx_status`."""
+    from .status import validity
+
     if token is None:
         return "no token yet"
     if token.expires_at is None:
         return "token does not expire"
-    now = time.time() if now is None else now
-    left = token.expires_at - now
-    clock = time.strftime("%H:%M:%S", time.localtime(token.expires_at))
-    if left <= 0:
-        return f"token expired at {clock}"
-    return f"token valid until {clock} ({_duration(left)})"
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    if seconds >= 60:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds} s"
+    return f"token {validity(token.expires_at, now)}"
 
 
 def pick_sp(backend: Backend, info: ConnectionInfo, wanted: str) -> dict[str, Any]:

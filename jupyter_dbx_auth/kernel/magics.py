@@ -68,10 +68,11 @@ class _PrintUI:
     def link(self, url: str, name: str) -> None:
         from IPython.display import HTML, display
 
-        text = f"Sign in to {name}: open {url} (a new browser tab)."
+        # No window opens by itself (a kernel cannot open one): the words say to click.
+        text = f"Open the Databricks sign-in for {name}: {url}"
         html = (
-            f'<a href="{_escape(url)}" target="_blank" rel="opener">Sign in to Databricks '
-            f"({_escape(name)})</a> &mdash; the browser opens the Databricks sign-in page."
+            f'<a href="{_escape(url)}" target="_blank" rel="opener"><b>Open the Databricks '
+            f"sign-in</b></a> for {_escape(name)} &mdash; click it: nothing opens by itself."
         )
         display({"text/plain": text, "text/html": html}, raw=True)
         self._handle = display(HTML("<i>Waiting for the sign-in...</i>"), display_id=True)
@@ -121,6 +122,11 @@ def parse_connect_line(line: str) -> argparse.Namespace:
 @magics_class
 class DatabricksMagics(Magics):
     """Connect notebooks to Databricks with the identity the Jupyter server signed in."""
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        # What each variable we assigned holds, in words: for "replaced w (was: ...)".
+        self._made: dict[str, str] = {}
 
     @magic_arguments()
     @argument("name", nargs="?", help="Connection or .databrickscfg profile name.")
@@ -173,8 +179,13 @@ class DatabricksMagics(Magics):
             ) from None
         except Exception as exc:
             raise _friendly(exc) from None
+        previous = self.shell.user_ns.get(result.var)
         self.shell.user_ns[result.var] = result.client
         print(result.summary())
+        if previous is not None and previous is not result.client:
+            was = self._made.get(result.var) or f"a {type(previous).__name__}"
+            print(f"replaced {result.var} (was: {was})")
+        self._made[result.var] = result.describe()
 
     dbx_connect.__doc__ = (dbx_connect.__doc__ or "") + CONNECT_EXAMPLES
 

@@ -16,6 +16,7 @@ from ..core.errors import DbxAuthError
 from ..core.secret import Secret
 from .backends import Backend, ConnectionInfo
 from .connect import Connected, ConnectOptions, LoginUI, connect
+from .status import STATUS_WORDS, validity
 
 USER = "user"
 SP = "sp"
@@ -75,7 +76,10 @@ class PickerModel:
         ids = [str(sp.get("client_id")) for sp in sps]
         if current.method == "m2m" and current.client_id and current.client_id not in ids:
             ids.insert(0, current.client_id)  # the connection's own service principal
-        if self.state.sp not in ids:
+        if current.method == "m2m" and current.client_id:
+            # A service-principal connection defaults to its own principal, not a stored one.
+            self.state.sp = current.client_id
+        elif self.state.sp not in ids:
             self.state.sp = ids[0] if ids else None
         if current.method == "m2m":
             self.state.mode = SP
@@ -161,19 +165,25 @@ class PickerModel:
         return result
 
     def status_line(self) -> str:
-        """Identity and a live expiry countdown for the last connection made here."""
+        """The selected connection's status; after Connect on it, the variable, identity and
+        token validity (the format of the sidebar and `%dbx_status`)."""
+        current = self.state.current()
+        if current is None:
+            return "No Databricks connections configured."
         done = self.state.connected
-        if done is None:
-            current = self.state.current()
-            if current is None:
-                return "No Databricks connections configured."
-            who = f" as {current.identity}" if current.identity else ""
-            return f"{current.name}: {current.status}{who}."
+        use_sp = self.state.sp if self.state.mode == SP else None
+        if done is None or done.info.name != current.name or done.sp != use_sp:
+            words = STATUS_WORDS.get(current.status, current.status)
+            if current.method != "u2m" and current.status in ("ok", "logged_out"):
+                words = "ready" if current.status == "ok" else "no secret stored"
+            who = f" as {current.identity}" if current.identity and current.status == "ok" else ""
+            when = validity(current.expires_at, self.clock()) if current.status == "ok" else ""
+            return f"{current.name}: {words}{who}" + (f" · token {when}" if when else "") + "."
         token = done.cache.peek()
-        left = "" if token is None or token.expires_at is None else token.expires_at - self.clock()
-        when = "" if left == "" else f"token refreshes automatically; {max(0, int(left))} s left"
+        when = validity(token.expires_at, self.clock()) if token is not None else ""
         who = done.identity or (f"service principal {done.sp}" if done.sp else "")
-        return f"{done.var}: {done.info.name} as {who}; {when}".rstrip("; ")
+        line = f"{done.var}: {done.info.name} as {who}"
+        return line + (f" · token {when}, refreshed automatically" if when else "")
 
     def apply_event(self, event: dict[str, Any]) -> None:
         """A status event from the server's event stream: update that connection's row."""

@@ -9,15 +9,43 @@ from dataclasses import dataclass
 
 from .backends import Backend, ConnectionInfo, current_backend
 
-COLUMNS = ("connection", "identity", "method", "status", "token expires", "warnings")
+COLUMNS = ("connection", "identity", "method", "status", "token", "warnings")
+
+#: The server's states in the words the sidebar uses.
+STATUS_WORDS = {
+    "ok": "signed in",
+    "logged_out": "not signed in",
+    "login_pending": "waiting for sign-in",
+    "login_required": "sign-in expired",
+    "refreshing": "refreshing",
+    "error": "error",
+}
+
+
+def duration(seconds: float) -> str:
+    """`59 min`, `1 h 5 min`, `< 1 min`: whole minutes (labextension: `formatDuration`)."""
+    total = max(0, int(seconds))
+    if total < 60:
+        return "< 1 min"
+    hours, minutes = divmod(total // 60, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def validity(expires_at: float | None, now: float | None = None) -> str:
+    """The project's one time format, as the sidebar and status bar show it too:
+    `valid 59 min (until 18:47)`, `expired at 18:47`, or empty when unknown."""
+    if expires_at is None:
+        return ""
+    now = time.time() if now is None else now
+    clock = time.strftime("%H:%M", time.localtime(expires_at))
+    left = expires_at - now
+    if left <= 0:
+        return f"expired at {clock}"
+    return f"valid {duration(left)} (until {clock})"
 
 
 def _expiry(info: ConnectionInfo, now: float) -> str:
-    if info.expires_at is None:
-        return ""
-    left = info.expires_at - now
-    clock = time.strftime("%H:%M:%S", time.localtime(info.expires_at))
-    return f"{clock} (in {int(left)} s)" if left > 0 else f"{clock} (expired)"
+    return validity(info.expires_at, now)
 
 
 def _row(info: ConnectionInfo, now: float) -> tuple[str, ...]:
@@ -28,7 +56,7 @@ def _row(info: ConnectionInfo, now: float) -> tuple[str, ...]:
         info.name,
         info.identity or "",
         info.method + (" (account)" if info.account else ""),
-        info.status,
+        STATUS_WORDS.get(info.status, info.status),
         _expiry(info, now),
         "; ".join(notes),
     )

@@ -30,7 +30,8 @@ class Picker:
         self.mode = W.ToggleButtons(
             options=[("Sign in as me", USER), ("Service principal", SP)], value=USER
         )
-        self.sp = W.Dropdown(description="Principal")
+        # Wide enough for a whole client id (a UUID): a cut-off id cannot be told from another.
+        self.sp = W.Dropdown(description="Principal", layout=W.Layout(width="36em"))
         self.var = W.Text(value="", placeholder="w / a / conn", description="Variable")
         self.env = W.Checkbox(
             value=False,
@@ -232,7 +233,8 @@ class _StatusUI:
 
         self.picker.status.value = (
             f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="opener">'
-            f"Sign in to {html.escape(name)}</a> (opens the Databricks sign-in)"
+            f"<b>Open the Databricks sign-in</b></a> for {html.escape(name)} &mdash; click it: "
+            "nothing opens by itself."
         )
 
     def progress(self, text: str) -> None:

@@ -57,6 +57,14 @@ export class DbxAuthApi {
     });
   }
 
+  /** `POST api/connections/{name}/cancel`: give up a pending sign-in → the new status. */
+  cancelLogin(name: string): Promise<IConnection> {
+    return this.request<IConnection>(['api', 'connections', name, 'cancel'], {
+      method: 'POST',
+      body: '{}'
+    });
+  }
+
   /** `GET api/service-principals` (all connections). */
   async servicePrincipals(): Promise<IServicePrincipal[]> {
     const reply = await this.request<{ service_principals: IServicePrincipal[] }>([

@@ -17,6 +17,8 @@ export function conn(overrides: Partial<IConnection> = {}): IConnection {
     warnings: [],
     identity: null,
     expires_at: null,
+    reason: null,
+    credentials: null,
     ...overrides
   };
 }

@@ -33,6 +33,11 @@ class FakeApi implements IDbxApi {
     await this.maybeFail();
     return conn({ name, status: 'logged_out' });
   }
+  async cancelLogin(name: string) {
+    this.calls.push(`cancel:${name}`);
+    await this.maybeFail();
+    return conn({ name, status: 'logged_out', reason: 'cancelled' });
+  }
   async servicePrincipals() {
     this.calls.push('sps');
     await this.maybeFail();
@@ -60,6 +65,10 @@ function fakeWindow() {
   return { closed: false, location: { href: 'about:blank' }, close: jest.fn() };
 }
 
+// Models watch sign-in windows with timers: dispose every one a test made.
+const made: DbxAuthModel[] = [];
+afterEach(() => made.splice(0).forEach(m => m.dispose()));
+
 function setup() {
   const api = new FakeApi();
   const opened: string[] = [];
@@ -67,11 +76,14 @@ function setup() {
   const model = new DbxAuthModel({
     api,
     live: false,
+    windowPollMs: 10,
+    windowGraceMs: 30,
     openWindow: url => {
       opened.push(url);
       return popup as unknown as Window;
     }
   });
+  made.push(model);
   return { api, model, opened, popup };
 }
 
@@ -104,6 +116,41 @@ describe('DbxAuthModel', () => {
     await model.login('nope');
     expect(popup.close).toHaveBeenCalled();
     expect(model.notice).toEqual({ kind: 'error', message: 'Unknown connection.', hint: 'Add it.' });
+  });
+
+  it('cancels a sign-in whose window was closed while it was still pending', async () => {
+    const { api, model, popup } = setup();
+    await model.refresh();
+    await model.login('ws');
+    model.dispatch({ type: 'status', connection: conn({ name: 'ws', status: 'login_pending' }) });
+    await new Promise(r => setTimeout(r, 50));
+    expect(api.calls).not.toContain('cancel:ws'); // the window is still open
+    popup.closed = true;
+    await new Promise(r => setTimeout(r, 100));
+    expect(api.calls).toContain('cancel:ws');
+    expect(model.state.connections[0].reason).toBe('cancelled');
+    model.dispose();
+  });
+
+  it('closes the sign-in window when Cancel is pressed in the panel', async () => {
+    const { api, model, popup } = setup();
+    await model.login('ws');
+    await model.cancelLogin('ws');
+    expect(popup.close).toHaveBeenCalled();
+    expect(api.calls).toEqual(['login:ws', 'cancel:ws']);
+    model.dispose();
+  });
+
+  it('does not cancel a sign-in that completed and closed its own window', async () => {
+    const { api, model, popup } = setup();
+    await model.refresh();
+    await model.login('ws');
+    model.dispatch({ type: 'status', connection: conn({ name: 'ws', status: 'login_pending' }) });
+    popup.closed = true;
+    model.dispatch({ type: 'status', connection: conn({ name: 'ws', status: 'ok' }) });
+    await new Promise(r => setTimeout(r, 100));
+    expect(api.calls).not.toContain('cancel:ws');
+    model.dispose();
   });
 
   it('says so when the browser blocks the window', async () => {

@@ -1,7 +1,9 @@
 import {
   describe as describeConn,
   describeProblem,
-  formatCountdown,
+  clockTime,
+  formatDuration,
+  formatValidity,
   kindOf,
   secondsLeft,
   severity,
@@ -41,19 +43,22 @@ describe('status ordering', () => {
   });
 });
 
-describe('countdown', () => {
-  it('formats mm:ss under an hour and h:mm:ss above', () => {
-    expect(formatCountdown(0)).toBe('00:00');
-    expect(formatCountdown(59)).toBe('00:59');
-    expect(formatCountdown(61.9)).toBe('01:01');
-    expect(formatCountdown(3599)).toBe('59:59');
-    expect(formatCountdown(3600)).toBe('1:00:00');
-    expect(formatCountdown(7322)).toBe('2:02:02');
+describe('time format', () => {
+  it('says whole minutes and hours, never seconds', () => {
+    expect(formatDuration(0)).toBe('< 1 min');
+    expect(formatDuration(59)).toBe('< 1 min');
+    expect(formatDuration(3541)).toBe('59 min');
+    expect(formatDuration(3600)).toBe('1 h 0 min');
+    expect(formatDuration(7322)).toBe('2 h 2 min');
+    expect(formatDuration(Number.NaN)).toBe('< 1 min');
   });
 
-  it('never shows a negative or NaN countdown', () => {
-    expect(formatCountdown(-5)).toBe('00:00');
-    expect(formatCountdown(Number.NaN)).toBe('00:00');
+  it('is "valid 59 min (until HH:MM)", or "expired at HH:MM"', () => {
+    const until = clockTime(NOW_S + 3541);
+    expect(until).toMatch(/^\d\d:\d\d$/);
+    expect(formatValidity(NOW_S + 3541, NOW_MS)).toBe(`valid 59 min (until ${until})`);
+    expect(formatValidity(NOW_S - 60, NOW_MS)).toBe(`expired at ${clockTime(NOW_S - 60)}`);
+    expect(formatValidity(null, NOW_MS)).toBe('');
   });
 
   it('counts whole seconds left, clamped at zero', () => {
@@ -70,7 +75,9 @@ describe('status line', () => {
       NOW_MS
     );
     expect(line.kind).toBe('ok');
-    expect(line.text).toBe('Signed in as alice@example.com · token valid for 02:05');
+    expect(line.text).toBe(
+      `Signed in as alice@example.com · token valid 2 min (until ${clockTime(NOW_S + 125)})`
+    );
   });
 
   it('says an expired cached token is renewed on next use', () => {
@@ -78,11 +85,27 @@ describe('status line', () => {
     expect(line.text).toBe('Signed in · token renewed on next use');
   });
 
-  it('says login required for a signed-out user connection', () => {
-    expect(describeConn(conn(), NOW_MS).text).toBe('Login required');
-    expect(describeConn(conn({ status: 'login_required' }), NOW_MS).kind).toBe(
-      'login_required'
+  it('says "not signed in" unless something expired', () => {
+    expect(describeConn(conn(), NOW_MS).text).toBe('Not signed in');
+    expect(describeConn(conn({ reason: 'not_signed_in' }), NOW_MS).text).toBe('Not signed in');
+    const expired = describeConn(conn({ status: 'login_required', reason: 'expired' }), NOW_MS);
+    expect(expired.kind).toBe('login_required');
+    expect(expired.text).toBe('Sign-in expired: log in again');
+  });
+
+  it('says declined, cancelled, and who waits for a pending sign-in', () => {
+    expect(describeConn(conn({ reason: 'declined' }), NOW_MS).text).toBe(
+      'Sign-in declined: not signed in'
     );
+    expect(describeConn(conn({ reason: 'cancelled' }), NOW_MS).text).toBe(
+      'Sign-in cancelled: not signed in'
+    );
+    expect(describeConn(conn({ status: 'login_pending' }), NOW_MS).text).toMatch(
+      /other window/
+    );
+    expect(
+      describeConn(conn({ status: 'login_pending', reason: 'kernel_waiting' }), NOW_MS).text
+    ).toBe('A notebook is waiting for you to sign in');
   });
 
   it('asks for a secret for a signed-out service principal connection', () => {
@@ -120,7 +143,7 @@ describe('summary for the status bar', () => {
     });
   });
 
-  it('names the worst connection and the shortest countdown', () => {
+  it('names the worst connection, with no countdown of another connection', () => {
     const summary = summarize(
       [
         conn({ name: 'a', status: 'ok', expires_at: NOW_S + 600 }),
@@ -132,8 +155,24 @@ describe('summary for the status bar', () => {
     );
     expect(summary.kind).toBe('login_required');
     expect(summary.name).toBe('c');
+    expect(summary.countdown).toBeNull();
+    expect(summary.text).toBe('Databricks: sign-in expired (c)');
+  });
+
+  it('gives the countdown of the connection it names', () => {
+    const summary = summarize(
+      [
+        conn({ name: 'a', status: 'ok', expires_at: NOW_S + 600 }),
+        conn({ name: 'b', status: 'ok', expires_at: NOW_S + 90, warnings: ['soon'] })
+      ],
+      [],
+      NOW_MS
+    );
+    expect(summary.name).toBe('b');
     expect(summary.countdown).toBe(90);
-    expect(summary.text).toBe('Databricks: login required (c) · 01:30');
+    expect(summary.text).toBe(
+      `Databricks: signed in, with warnings (b) · valid 1 min (until ${clockTime(NOW_S + 90)})`
+    );
   });
 
   it('counts configuration problems as errors', () => {
@@ -148,6 +187,6 @@ describe('summary for the status bar', () => {
 
   it('keeps a single healthy connection short', () => {
     const summary = summarize([conn({ status: 'ok', expires_at: NOW_S + 59 })], [], NOW_MS);
-    expect(summary.text).toBe('Databricks: signed in · 00:59');
+    expect(summary.text).toBe(`Databricks: signed in · valid < 1 min (until ${clockTime(NOW_S + 59)})`);
   });
 });

@@ -121,6 +121,20 @@ def test_canary_never_reaches_the_file_or_logs(
     assert canary not in repr(audit)
 
 
+def test_a_guessed_secret_is_scrubbed_without_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Jupyter's anonymous user names are 32 hex digits: scrubbed, but no warning per sign-in."""
+    caplog.set_level(logging.DEBUG, logger="jupyter_dbx_auth.core.audit")
+    audit = AuditLog(tmp_path / "audit.log")
+    entry = audit.record("login", "emu", user=secrets.token_hex(16))
+    assert entry["redacted"] == 1
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+    caplog.clear()
+    audit.record("login", "emu", user=secrets.token_hex(16), detail={"token": "x"})
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+
+
 def test_rotation_keeps_n_files(tmp_path: Path) -> None:
     path = tmp_path / "audit.log"
     audit = AuditLog(path, max_bytes=1000, backups=3)

@@ -48,3 +48,56 @@ def test_state_file_replaces_the_seed(emulator_factory, tmp_path):
     with http() as c:
         meta = c.get(f"{emu.url}/.well-known/databricks-config").json()
     assert meta["account_id"] == seed["account_id"]
+
+
+def test_keep_sign_ins_carries_refresh_tokens_across_a_restart(emulator_factory, tmp_path):
+    """`make demo` restarts the emulator: a user's sign-in survives it, as at Databricks."""
+    import socket
+    import stat
+
+    from browser import sign_in
+
+    from .helpers import CLI, LOOPBACK_REDIRECT, authorize_url, pkce_pair, query, token_url
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    keep = tmp_path / "sign-ins.json"
+    emu = emulator_factory(port=port, keep_sign_ins=keep)
+    verifier, challenge = pkce_pair()
+    location = sign_in(
+        authorize_url(emu, challenge=challenge), "alice@example.com", "alice-demo-password"
+    )
+    code = query(location)["code"]
+    with http() as c:
+        tokens = c.post(
+            token_url(emu),
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": LOOPBACK_REDIRECT,
+                "code_verifier": verifier,
+                "client_id": CLI,
+            },
+        ).json()
+    emu.stop()
+    assert stat.S_IMODE(keep.stat().st_mode) == 0o600
+    assert tokens["refresh_token"] not in keep.read_text()  # hashes only
+
+    def refresh(emu):
+        with http() as c:
+            return c.post(
+                token_url(emu),
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": tokens["refresh_token"],
+                    "client_id": CLI,
+                },
+            )
+
+    again = emulator_factory(port=port, keep_sign_ins=keep)
+    assert refresh(again).status_code == 200
+    again.stop()
+    # Without the option, a restarted emulator knows no sign-in (the strict default).
+    plain = emulator_factory(port=port)
+    assert refresh(plain).status_code == 400

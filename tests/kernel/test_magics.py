@@ -55,7 +55,7 @@ def test_connect_m2m_profile_workspace_client(ip, profiles, capsys):
     assert w.current_user.me().display_name == ETL_SP
     assert [c.cluster_name for c in w.clusters.list()] == ["shared-autoscaling"]
     assert "w = WorkspaceClient for etl" in out
-    assert f"service principal {ETL_SP}" in out and "token valid until" in out
+    assert f"service principal {ETL_SP}" in out and "token valid " in out and "(until " in out
     assert "Traceback" not in out
 
 
@@ -65,6 +65,17 @@ def test_connect_as_variable(ip, profiles, capsys):
     assert "w" not in ip.user_ns
     assert ip.user_ns["prod"].current_user.me().display_name == ETL_SP
     assert out.startswith("prod = WorkspaceClient")
+
+
+def test_connect_says_which_variable_it_replaced(ip, profiles, capsys):
+    result, out = run(ip, "%dbx_connect etl", capsys)
+    assert result.success and "replaced" not in out, out
+    ip.user_ns["w2"] = 42
+    result, out = run(ip, "%dbx_connect etl --as w2", capsys)
+    assert "replaced w2 (was: a int)" in out
+    result, out = run(ip, "%dbx_connect admin --as w", capsys)
+    assert result.success, out
+    assert f"replaced w (was: WorkspaceClient for etl as service principal {ETL_SP}" in out
 
 
 def test_connect_account_client(ip, profiles, capsys):

@@ -47,7 +47,13 @@ def test_model_selects_modes_and_connects(backend):
     result = model.connect(var="w_etl")
     assert result is not None and not model.state.error
     assert injected["w_etl"].current_user.me().display_name == ETL_SP
-    assert "s left" in model.status_line()
+    line = model.status_line()
+    assert line.startswith("w_etl: etl as ") and "token valid " in line and "(until " in line
+    # The status line follows the selection: another connection shows its own status.
+    model.select("me")
+    assert model.status_line().startswith("me: ")
+    model.select("etl")
+    assert model.status_line().startswith("w_etl: etl")
     assert changes
 
 
@@ -87,13 +93,34 @@ def test_add_service_principal_form_clears_and_never_echoes_the_secret(backend, 
     view.close()
 
 
+def test_a_service_principal_connection_defaults_to_its_own_principal(backend, emulator):
+    from jupyter_dbx_auth.core.secret import Secret
+    from jupyter_dbx_auth.kernel.picker_model import SP, PickerModel
+
+    admin = emulator.service_principal("emulator-admin-sp")
+    # Another principal stored beside it comes first in the list; the connection's own is still
+    # the default.
+    etl = emulator.service_principal(ETL_SP)
+    for sp in (admin, etl):
+        backend.add_service_principal(
+            "etl", sp["client_id"], Secret(sp["secret"]), label="", expires_at=None
+        )
+    model = PickerModel(backend)
+    model.reload(preferred="etl")
+    assert model.sp_options()[0][1] == admin["client_id"]
+    assert model.state.mode == SP
+    assert model.state.sp == model.state.current().client_id != admin["client_id"]
+
+
 def test_apply_event_updates_a_row(backend):
     from jupyter_dbx_auth.kernel.picker_model import PickerModel
 
     model = PickerModel(backend)
     model.reload(preferred="me")
     model.apply_event({"type": "status", "name": "me", "status": "ok", "identity": "alice"})
-    assert model.status_line() == "me: ok as alice."
+    assert model.status_line() == "me: signed in as alice."
+    model.apply_event({"name": "me", "status": "logged_out", "identity": None})
+    assert model.status_line() == "me: not signed in."
 
 
 def test_secret_typed_in_the_browser_is_not_echoed(backend):

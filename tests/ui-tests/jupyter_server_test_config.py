@@ -1,7 +1,7 @@
 """Jupyter server for the Galata UI tests: JupyterLab + jupyter-dbx-auth, wired to the emulator.
 
-Galata's helper disables the token and XSRF (auth and XSRF are tested with pytest, see
-tests/server/). This file also starts the Databricks emulator for the life of the server and
+Galata's helper disables the token and XSRF; with `DBX_UI_AUTH_TOKEN` set (the "auth" Playwright
+project's server) both are on again. This file also starts the Databricks emulator for the life of the server and
 writes its URL and seeded identities to `.emulator-<port>.json`, where the Playwright tests read
 the sign-in password and a service principal's secret (demo values of the emulator, not real
 ones); the file is removed when the server stops.
@@ -11,6 +11,7 @@ Connections:
   exactly this server's callback URLs (Databricks' public databricks-cli app takes only
   http://localhost:8020);
 - `etl`: the same workspace as a service principal whose secret is not stored yet;
+- `admin-sp`: a service principal whose secret is in this configuration (nothing to add);
 - `broken`: a misconfigured connection, shown as an error with its message and hint.
 """
 
@@ -29,6 +30,12 @@ from jupyter_dbx_auth.emulator.harness import EmulatorProcess
 c = get_config()  # noqa: F821
 configure_jupyter_server(c)
 c.ServerApp.allow_root = True  # CI runs as root
+# The "auth" project's server: Galata's helper turned the token and XSRF off; turn both back on,
+# so that the labextension's real cookie + XSRF path is what the browser uses.
+TOKEN = os.environ.get("DBX_UI_AUTH_TOKEN", "")
+if TOKEN:
+    c.IdentityProvider.token = TOKEN
+    c.ServerApp.disable_check_xsrf = False
 # The Makefile picks a free port (playwright.config.ts reads the same variable).
 PORT = int(os.environ.get("DBX_UI_PORT", "8898"))
 c.ServerApp.port = PORT
@@ -41,8 +48,9 @@ CALLBACKS = [f"http://{host}:{PORT}/dbx-auth/callback" for host in ("localhost",
 emulator = EmulatorProcess(apps={APP_ID: CALLBACKS}).start()
 atexit.register(emulator.stop)
 
-etl = next(
-    sp for sp in emulator.config["service_principals"] if sp["display_name"] == "emulator-etl-sp"
+etl, admin = (
+    next(sp for sp in emulator.config["service_principals"] if sp["display_name"] == name)
+    for name in ("emulator-etl-sp", "emulator-admin-sp")
 )
 SEED_FILE = HERE / f".emulator-{PORT}.json"
 SEED_FILE.write_text(json.dumps({"url": emulator.url, **emulator.config}))
@@ -57,5 +65,12 @@ c.DatabricksAuth.audit_log_path = os.path.join(
 c.DatabricksAuth.connections = {
     "ws": {"host": emulator.url, "auth_type": "databricks-cli"},
     "etl": {"host": emulator.url, "auth_type": "oauth-m2m", "client_id": etl["client_id"]},
+    "admin-sp": {
+        "host": emulator.url,
+        "auth_type": "oauth-m2m",
+        "client_id": admin["client_id"],
+        # The emulator's demo secret (`emu-...`), read from its seed at start: not a real one.
+        "client_secret": admin["secret"],
+    },
     "broken": {"host": "not a url", "auth_type": "databricks-cli"},
 }

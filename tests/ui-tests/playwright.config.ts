@@ -1,16 +1,45 @@
 /**
  * Playwright configuration for the Galata UI tests: Debian's Chromium (never a downloaded one),
- * headless, one worker, no video (it needs Playwright's own ffmpeg), JupyterLab started by
- * `jlpm start` with jupyter_server_test_config.py (which also starts the Databricks emulator).
+ * headless, one worker, no video (it needs Playwright's own ffmpeg).
+ *
+ * Two JupyterLab servers (`jlpm start`, jupyter_server_test_config.py, each with its own
+ * Databricks emulator), one per project:
+ * - `open`: Galata's usual server, token and XSRF off: every spec but `*.auth.spec.ts`;
+ * - `auth`: the Jupyter token and XSRF on. The browser signs in once through the token URL and
+ *   from then on uses the login cookie and the `_xsrf` cookie + header, the labextension's real
+ *   path; the sidebar spec runs again here, and `xsrf.auth.spec.ts` checks XSRF is enforced.
  */
 import type { PlaywrightTestConfig } from '@playwright/test';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
-// The Makefile picks a free port; jupyter_server_test_config.py and the tests read the same.
+// The Makefile picks free ports and a token; the server config and the tests read the same.
 const port = Number(process.env.DBX_UI_PORT ?? 8898);
+const authPort = Number(process.env.DBX_UI_AUTH_PORT ?? 8899);
+const token = process.env.DBX_UI_TOKEN ?? 'galata-ui-test-token';
 const baseURL = `http://localhost:${port}`;
+const authURL = `http://localhost:${authPort}`;
+
+const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+];
+
+const server = (p: number, extra: Record<string, string>) => ({
+  command: 'jlpm start',
+  url: `http://localhost:${p}/lab`,
+  timeout: 120_000,
+  reuseExistingServer: false,
+  // SIGTERM lets the server stop the emulator and remove its seed file (atexit).
+  gracefulShutdown: { signal: 'SIGTERM' as const, timeout: 10_000 },
+  env: { ...process.env, DBX_UI_PORT: String(p), ...extra } as Record<string, string>
+});
 
 const config: PlaywrightTestConfig = {
   ...baseConfig,
@@ -22,33 +51,39 @@ const config: PlaywrightTestConfig = {
   reporter: [['list'], ['html', { open: 'never' }]],
   use: {
     ...baseConfig.use,
-    baseURL,
     headless: true,
     video: 'off',
     trace: 'retain-on-failure',
     viewport: { width: 1280, height: 800 },
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync'
-      ]
+      args: chromiumArgs
     }
   },
-  webServer: {
-    command: 'jlpm start',
-    url: `${baseURL}/lab`,
-    timeout: 120_000,
-    reuseExistingServer: false,
-    // SIGTERM lets the server stop the emulator and remove its seed file (atexit).
-    gracefulShutdown: { signal: 'SIGTERM', timeout: 10_000 },
-    env: { ...process.env, DBX_UI_PORT: String(port) } as Record<string, string>
-  }
+  projects: [
+    {
+      name: 'open',
+      testIgnore: /\.auth\.spec\.ts$/,
+      use: { baseURL }
+    },
+    {
+      name: 'auth',
+      testMatch: [/sidebar\.spec\.ts$/, /\.auth\.spec\.ts$/],
+      use: {
+        baseURL: authURL,
+        dbxToken: token,
+        // The lab page reaches the browser through a Playwright route (its token blanked, see
+        // tests/fixtures.ts); Chromium counts a fulfilled document as public and would block
+        // its kernel WebSockets to localhost (Local Network Access), which a page served by the
+        // server itself never meets.
+        launchOptions: {
+          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+          args: [...chromiumArgs, '--disable-features=LocalNetworkAccessChecksWebSockets']
+        }
+      } as Record<string, unknown>
+    }
+  ],
+  webServer: [server(port, {}), server(authPort, { DBX_UI_AUTH_TOKEN: token })]
 };
 
 export default config;

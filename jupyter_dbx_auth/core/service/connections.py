@@ -95,10 +95,18 @@ class Connections:
             known = ", ".join(self.names()) or "none configured"
             raise NotFound(
                 f"Unknown connection {name!r}.",
-                hint=f"Known connections: {known}. Add it to c.DatabricksAuth.connections "
-                "or ~/.databrickscfg.",
+                hint=f"Known connections: {known}. Add it to {self.config_sources()}.",
             )
         return conn
+
+    def config_sources(self) -> str:
+        """The configuration connections are read from, as a person would look for it (the
+        demo's profiles are in `.demo/databrickscfg`, not `~/.databrickscfg`)."""
+        where = "c.DatabricksAuth.connections"
+        if self.include_profiles:
+            cfg = self.config_file or self.env.get("DATABRICKS_CONFIG_FILE") or "~/.databrickscfg"
+            where += f" or a profile in {cfg}"
+        return where
 
     def resolve(self, name: str | None = None, *, host: str | None = None) -> Connection:
         if host is not None:

@@ -34,6 +34,12 @@ class SignInEndings:
         for listener in list(self._listeners):
             listener(state)
 
+    def ended_connection(self, connection: str) -> None:
+        """The pending sign-in of `connection` was given up (Cancel, a closed window)."""
+        entry = self._by_connection.get(connection)
+        if entry is not None:
+            self.ended(entry[0])
+
     def clear(self) -> None:
         self._listeners.clear()
         self._by_connection.clear()

@@ -140,6 +140,9 @@ class PendingLogins(Generic[P]):
             raise StateRejected("This sign-in was started by another Jupyter user.", "other_user")
         return entry
 
-    def drop_connection(self, connection: str) -> None:
-        for key in [k for k, e in self._entries.items() if e.connection == connection]:
+    def drop_connection(self, connection: str) -> int:
+        """Forget every sign-in of `connection` in progress; how many there were."""
+        keys = [k for k, e in self._entries.items() if e.connection == connection]
+        for key in keys:
             del self._entries[key]
+        return len(keys)

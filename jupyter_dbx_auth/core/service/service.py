@@ -4,7 +4,8 @@ Tornado-free and async. Front ends (jupyter-server handlers, the unix-socket tra
 in-process facade, and next a hub token service or a metadata endpoint) parse their input, call
 one method here and render the answer; none keeps state or policy of its own:
 - connections: config, environment and `.databrickscfg` resolved (`connections.py`);
-- sign-ins: the one login-state table (`pending.py`), callback URL rules (`redirects.py`);
+- sign-ins: the one login-state table (`pending.py`), callback URL rules (`redirects.py`),
+  sign-ins declined, cancelled or awaited by a notebook (`sign_in_ends.py`);
 - service principals: one record scheme and public view (`service_principals.py`);
 - identity: SCIM `Me`, in memory only (`identity.py`);
 - tokens, including what a rejected token means (`token`, `rejected.py`);
@@ -42,11 +43,12 @@ from .redirects import callback_url, normalize_public_url
 from .rejected import ForcedRefreshes
 from .service_principals import ServicePrincipals, acting_as
 from .settings import ServiceSettings
+from .sign_in_ends import SignInEnds
 
 log = logging.getLogger(__name__)
 
 
-class AuthService:
+class AuthService(SignInEnds):
     def __init__(
         self,
         *,
@@ -146,6 +148,7 @@ class AuthService:
             "identity": self.identities.get(conn.name),
             "expires_at": cached.expires_at if cached else None,
             "sign_in": self.endings.how(conn.name) if status.state is State.LOGIN_PENDING else None,
+            "credentials": self.service_principals.source(conn),
         }
 
     async def list_connections(self) -> dict[str, Any]:
@@ -224,15 +227,6 @@ class AuthService:
         if conn is not None:
             self._on_status(name, self.broker.status(conn))
 
-    def cancel_login(self, *, user: str | None, state: str | None) -> None:
-        """The IdP answered with an error: burn the state so it cannot complete later."""
-        if state:
-            self.endings.ended(state)
-            try:
-                self.pending.take(user, state)
-            except DbxAuthError:
-                pass
-
     async def complete_pasted(
         self, conn: Connection, *, user: str | None, text: object
     ) -> tuple[str, str | None]:
@@ -241,7 +235,7 @@ class AuthService:
         the address answers the redirect URI this sign-in sent. `user` None: a kernel pastes."""
         response = read_pasted(self.pending, conn.name, text)
         if response.error:
-            self.cancel_login(user=user, state=response.state)
+            await self.decline_login(user=user, state=response.state, error=response.error)
             raise declined(response)
         return await self.complete_login(user=user, state=response.state, code=response.code or "")
 

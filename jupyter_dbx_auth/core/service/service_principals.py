@@ -195,6 +195,19 @@ class ServicePrincipals:
         fields = (self._index or {}).get(record_key(owner(connection), connection.client_id or ""))
         return bool(fields and fields["has_secret"])
 
+    def source(self, connection: Connection) -> str | None:
+        """Where a service-principal connection's secret comes from, for the sidebar to say:
+        "profile" (its .databrickscfg profile), "environment", "config" (jupyter_server_config),
+        "stored" (added through the UI or API) or "missing"; None for other methods. From memory
+        only, like `has_secret`."""
+        if connection.method is not AuthMethod.SERVICE_PRINCIPAL:
+            return None
+        if connection.client_secret:
+            if connection.source.startswith("profile"):
+                return "profile"
+            return "environment" if connection.source == "env" else "config"
+        return "stored" if self.has_secret(connection) else "missing"
+
     def warnings(self, connection: Connection) -> tuple[str, ...]:
         """Missing or soon-expiring secret warnings for a service-principal connection."""
         if connection.method is not AuthMethod.SERVICE_PRINCIPAL or connection.client_secret:

@@ -8,6 +8,7 @@
 | api/connections/{name}/logout           | POST             | Jupyter (XSRF) or kernel key    |
 | api/connections/{name}/cli-login        | GET, POST        | Jupyter (XSRF) or kernel key    |
 | api/connections/{name}/callback         | POST (paste)     | Jupyter (XSRF) or kernel key    |
+| api/connections/{name}/cancel           | POST             | Jupyter (XSRF) or kernel key    |
 | api/service-principals                  | GET, POST        | Jupyter (XSRF) or kernel key    |
 | api/service-principals                  | DELETE           | Jupyter (XSRF)                  |
 | api/token                               | GET              | kernel key only                 |
@@ -23,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from .cli_login import CliLoginHandler
-from .connections import ConnectionsHandler, LoginHandler, LogoutHandler
+from .connections import CancelLoginHandler, ConnectionsHandler, LoginHandler, LogoutHandler
 from .events import EventsHandler
 from .pages import CallbackHandler, LoginStartHandler
 from .paste import PasteHandler
@@ -44,6 +45,7 @@ def build_handlers() -> list[tuple[str, Any]]:
         (rf"/dbx-auth/api/connections/{_NAME}/logout", LogoutHandler),
         (rf"/dbx-auth/api/connections/{_NAME}/cli-login", CliLoginHandler),
         (rf"/dbx-auth/api/connections/{_NAME}/callback", PasteHandler),
+        (rf"/dbx-auth/api/connections/{_NAME}/cancel", CancelLoginHandler),
         (r"/dbx-auth/api/service-principals", ServicePrincipalsHandler),
         (r"/dbx-auth/api/token", TokenHandler),
         (r"/dbx-auth/api/events", EventsHandler),

@@ -1,6 +1,6 @@
-"""`api/connections`: list with status, start a login, log out.
+"""`api/connections`: list with status, start a login, cancel it, log out.
 
-Auth: listing, login and logout accept Jupyter auth (writes with XSRF) or the kernel key.
+Auth: listing, login, cancel and logout accept Jupyter auth (writes with XSRF) or the kernel key.
 A login started by a browser returns the IdP's `authorize_url`, bound to that Jupyter user; a login
 started by a kernel returns only `login_url`, a same-origin page that starts the login bound to
 whichever Jupyter user opens it (kernels have no Jupyter user, and the callback needs one).
@@ -72,6 +72,7 @@ class LoginHandler(DbxAuthAPIHandler):
                 conn, protocol="http", host="localhost", base_url=self.base_url
             )
             finish = await self.plan_finish(conn.name, redirect_uri, None)
+            await self.service.note_kernel_waiting(conn)
             self.write_json(
                 {"authorize_url": None, "login_url": path, "expires_at": None, **finish}
             )
@@ -104,3 +105,13 @@ class LogoutHandler(DbxAuthAPIHandler):
     async def post(self, name: str) -> None:
         conn = self.service.get(name)
         self.write_json(await self.service.logout(conn, user=self.user_name()))
+
+
+class CancelLoginHandler(DbxAuthAPIHandler):
+    """`POST api/connections/{name}/cancel`: give up a pending sign-in (Cancel, window closed)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        conn = self.service.get(name)
+        self.write_json(await self.service.cancel_login_of(conn, user=self.user_name()))

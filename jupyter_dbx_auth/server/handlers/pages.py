@@ -139,8 +139,9 @@ class CallbackHandler(DbxAuthPageHandler):
         state = self.get_query_argument("state", None)
         error = self.get_query_argument("error", None)
         if error:
-            # Burn the state so that the same login cannot be completed later.
-            self.service.cancel_login(user=self.user_name(), state=state)
+            # Burn the state so that the same login cannot be completed later, and let the
+            # sidebar say "declined" at once instead of waiting for a callback that never comes.
+            await self.service.decline_login(user=self.user_name(), state=state, error=error)
             # Known RFC 6749 codes in our words; the IdP's free text only labelled as its own.
             said = describe(error, self.get_query_argument("error_description", None))
             return self.fail(said.message, said.hint, code=said.code, idp_text=said.idp_text)

@@ -12,13 +12,16 @@ import { validateNew } from '../model/principals';
 export interface IAddPrincipalProps {
   model: DbxAuthModel;
   connection: string;
+  /** The connection's own service principal: its client id, fixed. */
+  clientId?: string;
   /** Called after a successful save, and on Cancel. */
   onDone: () => void;
 }
 
 export function AddPrincipalForm(props: IAddPrincipalProps): JSX.Element {
   const { model, connection, onDone } = props;
-  const [clientId, setClientId] = useState('');
+  const fixedId = props.clientId || null;
+  const [clientId, setClientId] = useState(fixedId ?? '');
   const [label, setLabel] = useState('');
   const [expires, setExpires] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
@@ -57,6 +60,7 @@ export function AddPrincipalForm(props: IAddPrincipalProps): JSX.Element {
           className="jp-mod-styled"
           name="client_id"
           value={clientId}
+          readOnly={fixedId !== null}
           onChange={e => setClientId(e.target.value)}
           placeholder="application id"
           spellCheck={false}

@@ -3,7 +3,7 @@ import * as React from 'react';
 
 import { principalsOf } from '../model/events';
 import { DbxAuthModel } from '../model/model';
-import { describe, describeProblem } from '../model/status';
+import { describe, describeProblem, StatusKind } from '../model/status';
 import { IConnection, IProblem } from '../model/types';
 import { ServicePrincipals } from './ServicePrincipals';
 import { StatusLine } from './StatusLine';
@@ -25,9 +25,12 @@ const METHOD: Record<string, string> = {
 export function ConnectionCard(props: IConnectionCardProps): JSX.Element {
   const { model, connection: conn, now, onInsert } = props;
   const line = describe(conn, now);
-  const signedIn = ['ok', 'warning', 'refreshing'].includes(line.kind);
-  const canLogin = conn.method === 'u2m' && !signedIn;
-  const canLogout = conn.method === 'u2m' && line.kind !== 'logged_out';
+  const actions = actionsOf(conn, line.kind);
+  // The credentials line already says a secret is missing: do not repeat it as a warning.
+  const warnings =
+    conn.credentials === 'missing'
+      ? conn.warnings.filter(w => !w.startsWith('Credentials missing'))
+      : conn.warnings;
   return (
     <li className="jp-DbxAuth-connection" data-connection={conn.name}>
       <div className="jp-DbxAuth-connectionHeader">
@@ -39,15 +42,16 @@ export function ConnectionCard(props: IConnectionCardProps): JSX.Element {
         {conn.account ? ' (account console)' : ''}
       </div>
       <StatusLine line={line} />
-      {conn.warnings.length > 0 && (
+      <CredentialsLine connection={conn} />
+      {warnings.length > 0 && (
         <ul className="jp-DbxAuth-warnings">
-          {conn.warnings.map(w => (
+          {warnings.map(w => (
             <li key={w}>{w}</li>
           ))}
         </ul>
       )}
       <div className="jp-DbxAuth-actions">
-        {canLogin && (
+        {actions.login && (
           <button
             className="jp-mod-styled jp-mod-accept"
             disabled={model.isBusy(`login:${conn.name}`)}
@@ -56,7 +60,16 @@ export function ConnectionCard(props: IConnectionCardProps): JSX.Element {
             Log in
           </button>
         )}
-        {canLogout && (
+        {actions.cancel && (
+          <button
+            className="jp-mod-styled"
+            disabled={model.isBusy(`cancel:${conn.name}`)}
+            onClick={() => void model.cancelLogin(conn.name)}
+          >
+            Cancel sign-in
+          </button>
+        )}
+        {actions.logout && (
           <button
             className="jp-mod-styled jp-mod-reject"
             disabled={model.isBusy(`logout:${conn.name}`)}
@@ -80,6 +93,56 @@ export function ConnectionCard(props: IConnectionCardProps): JSX.Element {
         now={now}
       />
     </li>
+  );
+}
+
+/** Which of Log in / Log out / Cancel a card offers: one obvious next step per state. */
+export function actionsOf(
+  conn: IConnection,
+  kind: StatusKind
+): { login: boolean; logout: boolean; cancel: boolean } {
+  if (conn.method !== 'u2m') {
+    return { login: false, logout: false, cancel: false };
+  }
+  if (kind === 'pending') {
+    // A sign-in window is open: the one thing to do here is give it up. A notebook waiting for
+    // a sign-in nobody started yet needs the Log in button (and can be given up too).
+    const waiting = conn.reason === 'kernel_waiting';
+    return { login: waiting, logout: false, cancel: true };
+  }
+  const signedIn = kind === 'ok' || kind === 'warning' || kind === 'refreshing';
+  return { login: !signedIn, logout: signedIn || kind === 'error', cancel: false };
+}
+
+const CREDENTIALS: Record<string, string> = {
+  profile: 'Secret from the profile in the Databricks config file',
+  environment: 'Secret from the environment (DATABRICKS_CLIENT_SECRET)',
+  config: 'Secret from jupyter_server_config.py',
+  stored: 'Secret stored on this server (encrypted)',
+  missing: 'No secret yet: add it below'
+};
+
+/** A service-principal connection: where its secret comes from. */
+function CredentialsLine(props: { connection: IConnection }): JSX.Element | null {
+  const { connection: conn } = props;
+  if (!conn.credentials) {
+    return null;
+  }
+  const profile = conn.source.startsWith('profile:') ? conn.source.slice(8) : '';
+  let text = CREDENTIALS[conn.credentials] ?? `Secret: ${conn.credentials}`;
+  if (conn.credentials === 'profile' && profile) {
+    text = `Secret from the profile [${profile}] in the Databricks config file`;
+  }
+  return (
+    <div className="jp-DbxAuth-credentials" data-credentials={conn.credentials}>
+      {text}
+      {conn.client_id && (
+        <>
+          {' · client id '}
+          <code>{conn.client_id}</code>
+        </>
+      )}
+    </div>
   );
 }
 

@@ -35,6 +35,12 @@ function Notice(props: { model: DbxAuthModel }): JSX.Element | null {
   );
 }
 
+/** A store warning's first sentence (the rest is on hover): the panel is about connections. */
+export function firstSentence(text: string): string {
+  const end = text.search(/[.:;](\s|$)/);
+  return end > 0 ? text.slice(0, end + 1) : text;
+}
+
 export function Panel(props: IPanelProps): JSX.Element {
   const { model, onInsert } = props;
   const state = useModel(model);
@@ -54,8 +60,14 @@ export function Panel(props: IPanelProps): JSX.Element {
       </header>
       <Notice model={model} />
       {state.store?.warnings.map(w => (
-        <div key={w} className="jp-DbxAuth-notice jp-DbxAuth-notice-warning">
-          {w}
+        <div
+          key={w}
+          className="jp-DbxAuth-storeWarning"
+          role="note"
+          title={w}
+          aria-label={w}
+        >
+          ⚠ {firstSentence(w)}
         </div>
       ))}
       {!state.loaded && <div className="jp-DbxAuth-loading">Loading connections…</div>}

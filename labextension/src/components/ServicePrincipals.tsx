@@ -14,16 +14,34 @@ export interface IServicePrincipalsProps {
   now: number;
 }
 
-export function ServicePrincipals(props: IServicePrincipalsProps): JSX.Element {
+/**
+ * What a card offers for service principals. A service-principal connection whose secret comes
+ * from its profile, the environment or the server config has nothing to add (that secret wins);
+ * one without a secret offers to add exactly its own; a user connection can keep any number
+ * beside the sign-in (for `%dbx_connect NAME --sp LABEL`).
+ */
+export function spOffer(connection: IConnection): 'none' | 'own' | 'any' {
+  if (connection.method === 'm2m') {
+    return connection.credentials === 'missing' ? 'own' : 'none';
+  }
+  return 'any';
+}
+
+export function ServicePrincipals(props: IServicePrincipalsProps): JSX.Element | null {
   const { model, connection, principals, now } = props;
   const expiries = principals.map(sp => expiryOf(sp, now));
   const level = worstExpiry(expiries.map(e => e.level));
-  const open = principals.length > 0 || connection.method === 'm2m';
+  const offer = spOffer(connection);
+  const open = principals.length > 0 || offer === 'own';
   const [adding, setAdding] = useState(false);
+  if (offer === 'none' && principals.length === 0) {
+    return null;
+  }
+  const addLabel = offer === 'own' ? 'Add the secret…' : 'Add a service principal…';
   return (
     <details className="jp-DbxAuth-sps" open={open}>
       <summary>
-        Service principals ({principals.length})
+        {offer === 'own' ? 'Secret of this service principal' : `Service principals (${principals.length})`}
         {(level === 'soon' || level === 'expired') && (
           <span className={`jp-DbxAuth-expiry-${level}`}>
             {level === 'soon' ? ' · a secret expires soon' : ' · a secret has expired'}
@@ -51,17 +69,19 @@ export function ServicePrincipals(props: IServicePrincipalsProps): JSX.Element {
           </li>
         ))}
       </ul>
-      {adding ? (
-        <AddPrincipalForm
-          model={model}
-          connection={connection.name}
-          onDone={() => setAdding(false)}
-        />
-      ) : (
-        <button className="jp-mod-styled jp-DbxAuth-addSp" onClick={() => setAdding(true)}>
-          Add a service principal…
-        </button>
-      )}
+      {offer !== 'none' &&
+        (adding ? (
+          <AddPrincipalForm
+            model={model}
+            connection={connection.name}
+            clientId={offer === 'own' ? (connection.client_id ?? '') : undefined}
+            onDone={() => setAdding(false)}
+          />
+        ) : (
+          <button className="jp-mod-styled jp-DbxAuth-addSp" onClick={() => setAdding(true)}>
+            {addLabel}
+          </button>
+        ))}
     </details>
   );
 }

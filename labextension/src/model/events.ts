@@ -51,7 +51,9 @@ export function cleanConnection(raw: IConnection & { type?: string }): IConnecti
     hint: raw.hint ?? null,
     warnings: Array.isArray(raw.warnings) ? raw.warnings : [],
     identity: raw.identity ?? null,
-    expires_at: typeof raw.expires_at === 'number' ? raw.expires_at : null
+    expires_at: typeof raw.expires_at === 'number' ? raw.expires_at : null,
+    reason: typeof raw.reason === 'string' ? raw.reason : null,
+    credentials: typeof raw.credentials === 'string' ? raw.credentials : null
   };
 }
 

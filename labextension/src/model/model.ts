@@ -22,6 +22,7 @@ export interface IDbxApi {
   connections(): Promise<IConnectionsPayload>;
   login(name: string): Promise<ILoginReply>;
   logout(name: string): Promise<IConnection>;
+  cancelLogin(name: string): Promise<IConnection>;
   servicePrincipals(): Promise<IServicePrincipal[]>;
   addServicePrincipal(sp: INewServicePrincipal, secret: string): Promise<IServicePrincipal>;
   deleteServicePrincipal(connection: string, clientId: string): Promise<void>;
@@ -43,6 +44,10 @@ export interface IModelOptions {
   openWindow?: (url: string) => Window | null;
   /** Follow the events stream and the callback page (default: in a browser with EventSource). */
   live?: boolean;
+  /** How often to look whether a sign-in window was closed (ms), and how long to let a sign-in
+   * that just completed (its window closes itself) report before calling it cancelled. */
+  windowPollMs?: number;
+  windowGraceMs?: number;
 }
 
 export function toNotice(error: unknown): INotice {
@@ -61,6 +66,8 @@ export class DbxAuthModel implements IDisposable {
       options.openWindow ??
       ((url: string) => window.open(url, '_blank', 'popup=yes,width=560,height=720'));
     this._live = options.live ?? typeof EventSource !== 'undefined';
+    this._windowPollMs = options.windowPollMs ?? 500;
+    this._windowGraceMs = options.windowGraceMs ?? 1500;
   }
 
   get state(): IDbxState {
@@ -163,12 +170,60 @@ export class DbxAuthModel implements IDisposable {
     const url = reply.authorize_url ?? reply.login_url;
     if (popup && !popup.closed) {
       popup.location.href = url;
+      this._watchWindow(name, popup);
     } else if (!this._openWindow(url)) {
       this.setNotice({
         kind: 'error',
         message: 'The browser blocked the sign-in window.',
         hint: 'Allow pop-ups for this JupyterLab page, then press Log in again.'
       });
+    }
+  }
+
+  /** Give up the pending sign-in of `name` (Cancel, or its window was closed). */
+  async cancelLogin(name: string): Promise<void> {
+    const popup = this._popups.get(name);
+    this._unwatchWindow(name);
+    if (popup && !popup.closed) {
+      popup.close(); // Cancel pressed in the panel: the sign-in window goes too
+    }
+    const conn = await this._run(`cancel:${name}`, () => this._api.cancelLogin(name));
+    if (conn) {
+      this.dispatch({ type: 'status', connection: conn });
+    }
+  }
+
+  /**
+   * JupyterLab sees the sign-in window close. If the sign-in is still pending a moment later (a
+   * completed one closes its window itself, and reports first), it was abandoned: cancel it so
+   * the card goes back to what it showed before.
+   */
+  private _watchWindow(name: string, popup: Window): void {
+    this._unwatchWindow(name);
+    this._popups.set(name, popup);
+    const timer = setInterval(() => {
+      if (!popup.closed) {
+        return;
+      }
+      this._unwatchWindow(name);
+      const grace = setTimeout(() => {
+        this._graceTimers.delete(grace);
+        const conn = this._state.connections.find(c => c.name === name);
+        if (conn?.status === 'login_pending' && conn.reason !== 'kernel_waiting') {
+          void this.cancelLogin(name);
+        }
+      }, this._windowGraceMs);
+      this._graceTimers.add(grace);
+    }, this._windowPollMs);
+    this._windows.set(name, timer);
+  }
+
+  private _unwatchWindow(name: string): void {
+    this._popups.delete(name);
+    const timer = this._windows.get(name);
+    if (timer !== undefined) {
+      clearInterval(timer);
+      this._windows.delete(name);
     }
   }
 
@@ -232,6 +287,10 @@ export class DbxAuthModel implements IDisposable {
     if (this._principalsTimer !== null) {
       clearTimeout(this._principalsTimer);
     }
+    for (const name of [...this._windows.keys()]) {
+      this._unwatchWindow(name);
+    }
+    this._graceTimers.forEach(t => clearTimeout(t));
     this._updates?.dispose();
     Signal.clearData(this);
   }
@@ -284,5 +343,10 @@ export class DbxAuthModel implements IDisposable {
   private _principalsTimer: ReturnType<typeof setTimeout> | null = null;
   private _updates: LiveUpdates | null = null;
   private _disposed = false;
+  private _windowPollMs: number;
+  private _windowGraceMs: number;
+  private _windows = new Map<string, ReturnType<typeof setInterval>>();
+  private _popups = new Map<string, Window>();
+  private _graceTimers = new Set<ReturnType<typeof setTimeout>>();
   private _changed = new Signal<this, void>(this);
 }

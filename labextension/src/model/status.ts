@@ -68,13 +68,36 @@ export function secondsLeft(expiresAt: number | null, nowMs: number): number | n
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
-/** `mm:ss` under an hour, `h:mm:ss` from an hour on; negative or NaN shows `00:00`. */
-export function formatCountdown(seconds: number): string {
+/** `59 min`, `1 h 5 min`, `< 1 min`: whole minutes, as every front end of the project says it. */
+export function formatDuration(seconds: number): string {
   const total = Number.isFinite(seconds) && seconds > 0 ? Math.floor(seconds) : 0;
+  if (total < 60) {
+    return '< 1 min';
+  }
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
+  return h > 0 ? `${h} h ${m} min` : `${m} min`;
+}
+
+/** `18:47`: the local wall-clock time of `epochSeconds`. */
+export function clockTime(epochSeconds: number): string {
+  const d = new Date(epochSeconds * 1000);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/**
+ * The one time format of the project (panel, status bar, `%dbx_connect`, `%dbx_status`, picker):
+ * `valid 59 min (until 18:47)`, or `expired at 18:47`; empty when unknown.
+ */
+export function formatValidity(expiresAt: number | null, nowMs: number): string {
+  const left = secondsLeft(expiresAt, nowMs);
+  if (left === null || expiresAt === null) {
+    return '';
+  }
+  if (left <= 0) {
+    return `expired at ${clockTime(expiresAt)}`;
+  }
+  return `valid ${formatDuration(left)} (until ${clockTime(expiresAt)})`;
 }
 
 /** One status line, with the server's message and what to do next when there are any. */
@@ -91,7 +114,7 @@ function tokenText(conn: IConnection, nowMs: number): string {
     return '';
   }
   return left > 0
-    ? ` · token valid for ${formatCountdown(left)}`
+    ? ` · token ${formatValidity(conn.expires_at, nowMs)}`
     : ' · token renewed on next use';
 }
 
@@ -108,8 +131,14 @@ function okText(conn: IConnection): string {
 }
 
 function loggedOutText(conn: IConnection): string {
+  if (conn.reason === 'declined') {
+    return 'Sign-in declined: not signed in';
+  }
+  if (conn.reason === 'cancelled') {
+    return conn.message ? `${conn.message} Not signed in` : 'Sign-in cancelled: not signed in';
+  }
   if (conn.method === 'u2m') {
-    return 'Login required';
+    return 'Not signed in';
   }
   if (conn.method === 'm2m') {
     return 'No secret stored: add the service principal';
@@ -128,11 +157,17 @@ export function describe(conn: IConnection, nowMs: number): IStatusLine {
     case 'refreshing':
       return { ...base, text: 'Getting a new token…' };
     case 'pending':
-      return { ...base, text: 'Waiting for the sign-in in the other window…' };
+      return {
+        ...base,
+        text:
+          conn.reason === 'kernel_waiting'
+            ? 'A notebook is waiting for you to sign in'
+            : 'Waiting for the sign-in in the other window…'
+      };
     case 'logged_out':
       return { ...base, text: loggedOutText(conn) };
     case 'login_required':
-      return { ...base, text: 'Login required: the sign-in has expired' };
+      return { ...base, text: 'Sign-in expired: log in again' };
     default:
       return {
         ...base,
@@ -156,7 +191,7 @@ export interface ISummary {
   kind: StatusKind | null;
   /** The connection with the worst status (the first by name on a tie). */
   name: string | null;
-  /** The shortest token countdown among connections that are signed in. */
+  /** Seconds left on the named connection's token (null when it holds none). */
   countdown: number | null;
   text: string;
 }
@@ -166,8 +201,8 @@ const SHORT: Record<StatusKind, string> = {
   warning: 'signed in, with warnings',
   refreshing: 'refreshing',
   pending: 'waiting for sign-in',
-  logged_out: 'login required',
-  login_required: 'login required',
+  logged_out: 'not signed in',
+  login_required: 'sign-in expired',
   error: 'error'
 };
 
@@ -188,20 +223,20 @@ export function summarize(
     .filter(([, k]) => k === kind)
     .map(([n]) => n)
     .sort()[0];
+  // The countdown is the named connection's own: never another connection's token.
+  const named = connections.find(c => c.name === name);
+  const namedKind = named ? kindOf(named) : null;
   let countdown: number | null = null;
-  for (const conn of connections) {
-    const k = kindOf(conn);
-    const left = k === 'ok' || k === 'warning' ? secondsLeft(conn.expires_at, nowMs) : null;
-    if (left !== null && left > 0 && (countdown === null || left < countdown)) {
-      countdown = left;
-    }
+  if (named && (namedKind === 'ok' || namedKind === 'warning')) {
+    const left = secondsLeft(named.expires_at, nowMs);
+    countdown = left !== null && left > 0 ? left : null;
   }
   let text = `Databricks: ${SHORT[kind]}`;
   if (entries.length > 1 || kind !== 'ok') {
     text += ` (${name})`;
   }
-  if (countdown !== null) {
-    text += ` · ${formatCountdown(countdown)}`;
+  if (countdown !== null && named) {
+    text += ` · ${formatValidity(named.expires_at, nowMs)}`;
   }
   return { kind, name, countdown, text };
 }

@@ -32,6 +32,14 @@ export interface IConnection {
   identity: string | null;
   /** Epoch seconds at which the server's cached access token expires. */
   expires_at: number | null;
+  /**
+   * Why the connection is in its state, where the state alone would mislead:
+   * `not_signed_in`, `expired`, `declined`, `cancelled`, `kernel_waiting` (core/status.py).
+   */
+  reason: string | null;
+  /** Service principals: where the secret comes from (`profile`, `environment`, `config`,
+   * `stored`, `missing`); null for other methods. */
+  credentials: string | null;
 }
 
 /** A connection the server could not resolve (bad config): always shown as an error. */

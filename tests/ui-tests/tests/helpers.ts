@@ -1,7 +1,7 @@
 /** Shared helpers of the UI tests: the emulator's seed, the panel and its connection cards. */
 import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { Locator, Page } from '@playwright/test';
-import { expect } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -15,9 +15,11 @@ export interface IEmulatorSeed {
   }>;
 }
 
-/** Written by jupyter_server_test_config.py when the server (and the emulator) started. */
+/** Written by jupyter_server_test_config.py when the server (and the emulator) started; each
+ * project's server has its own emulator, found by the port of the project's baseURL. */
 export function emulatorSeed(): IEmulatorSeed {
-  const port = process.env.DBX_UI_PORT ?? '8898';
+  const baseURL = test.info().project.use.baseURL ?? `http://localhost:${process.env.DBX_UI_PORT}`;
+  const port = new URL(baseURL).port;
   const file = path.join(__dirname, '..', `.emulator-${port}.json`);
   return JSON.parse(fs.readFileSync(file, 'utf-8')) as IEmulatorSeed;
 }
@@ -44,7 +46,7 @@ export function statusOf(panel: Locator, name: string): Locator {
 
 /** Save a PNG of the panel into docs/screenshots/ when DBX_UI_SCREENSHOTS=1. */
 export async function screenshot(panel: Locator, name: string): Promise<void> {
-  if (!SCREENSHOTS) {
+  if (!SCREENSHOTS || test.info().project.name !== 'open') {
     return;
   }
   await panel.page().mouse.move(0, 0);

@@ -1,5 +1,5 @@
 /** User settings (schema/plugin.json) change what the extension shows and inserts. */
-import { expect, galata, test } from '@jupyterlab/galata';
+import { expect, galata, test } from './fixtures';
 
 import { card, openPanel } from './helpers';
 

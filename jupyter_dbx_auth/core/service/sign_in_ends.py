@@ -1,0 +1,82 @@
+"""Sign-ins that end without a code: declined at the IdP, cancelled, or a notebook still waiting.
+
+Part of `AuthService` (a mixin, so that `service.py` keeps one screenful per concern): the
+login-state table (`pending.py`) says whether a sign-in of a connection is in progress, the broker
+puts back the status the connection had before it (with a `Reason`), so the sidebar never stays on
+"waiting for the sign-in" for a sign-in that will not come back.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..connections import AuthMethod, Connection
+from ..errors import DbxAuthError
+from ..status import Reason
+
+if TYPE_CHECKING:
+    from ..broker import TokenBroker
+    from ..oauth.authorize import PendingLogin
+    from ..status import Status
+    from .connections import Connections
+    from .endings import SignInEndings
+    from .pending import PendingLogins
+
+#: An IdP error code as shown to a person; anything else is not echoed.
+_ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def decline_reason(error: str) -> tuple[Reason, str]:
+    """What an IdP's `error=` on the callback means for the connection's status."""
+    if error == "access_denied":
+        return Reason.DECLINED, "You declined the sign-in at Databricks."
+    code = error if _ERROR_CODE.fullmatch(error) else "unknown error"
+    return Reason.CANCELLED, f"Databricks refused the sign-in ({code})."
+
+
+class SignInEnds:
+    """`AuthService`'s methods for sign-ins that end without a code."""
+
+    broker: TokenBroker
+    connections: Connections
+    pending: PendingLogins[PendingLogin]
+    endings: SignInEndings
+
+    if TYPE_CHECKING:  # provided by AuthService
+
+        def _audit(self, event: str, connection: str | None, **fields: Any) -> None: ...
+
+        def status_dict(self, conn: Connection, status: Status | None = None) -> dict[str, Any]: ...
+
+    async def decline_login(self, *, user: str | None, state: str | None, error: str) -> None:
+        """The IdP sent the browser back with `error` instead of a code (e.g. the user pressed
+        Deny): burn the state so it cannot complete later, and say so on the connection at once.
+        A state that is not this user's (or already over) changes nothing. `user` None: a
+        kernel of this server, pasting for the person (`PendingLogins.take`)."""
+        self.endings.ended(state)  # nothing waits for this sign-in any more (localhost:8020)
+        try:
+            entry = self.pending.take(user, state)
+        except DbxAuthError:
+            return
+        conn = self.connections.find(entry.connection)
+        if conn is None:
+            return
+        reason, message = decline_reason(error)
+        await self.broker.abandon_login(conn, reason, message, pending=True)
+        self._audit("failure", conn.name, outcome=reason.value, user=user, step="authorize")
+
+    async def cancel_login_of(self, conn: Connection, *, user: str) -> dict[str, Any]:
+        """Give up the pending sign-in of `conn` (Cancel, or its window was closed): its states
+        stop working and the connection shows what it showed before the sign-in started."""
+        dropped = self.pending.drop_connection(conn.name)
+        self.endings.ended_connection(conn.name)
+        status = await self.broker.abandon_login(conn, Reason.CANCELLED, pending=dropped > 0)
+        if status.reason is Reason.CANCELLED:
+            self._audit("login", conn.name, outcome="cancelled", user=user)
+        return self.status_dict(conn, status)
+
+    async def note_kernel_waiting(self, conn: Connection) -> None:
+        """A kernel asked for a sign-in link and waits: the sidebar says "waiting for sign-in"."""
+        if conn.method is AuthMethod.USER:
+            await self.broker.note_waiting(conn)
