@@ -65,6 +65,17 @@ export class DbxAuthApi {
     });
   }
 
+  /**
+   * `POST api/connections/{name}/callback` with the address the sign-in ended on → the connection's
+   * new status. The server checks it as it checks its own callback (state, user, PKCE).
+   */
+  finishSignIn(name: string, address: string): Promise<IConnection> {
+    return this.request<IConnection>(['api', 'connections', name, 'callback'], {
+      method: 'POST',
+      body: JSON.stringify({ url: address })
+    });
+  }
+
   /** `GET api/service-principals` (all connections). */
   async servicePrincipals(): Promise<IServicePrincipal[]> {
     const reply = await this.request<{ service_principals: IServicePrincipal[] }>([

@@ -19,6 +19,7 @@ export function conn(overrides: Partial<IConnection> = {}): IConnection {
     expires_at: null,
     reason: null,
     credentials: null,
+    sign_in: null,
     ...overrides
   };
 }

@@ -1,5 +1,10 @@
 import { DbxAuthModel, IDbxApi, LOGIN_MESSAGE } from '../src/model/model';
-import { IConnectionsPayload, INewServicePrincipal, IServicePrincipal } from '../src/model/types';
+import {
+  IConnectionsPayload,
+  INewServicePrincipal,
+  IServicePrincipal,
+  ISignIn
+} from '../src/model/types';
 import { conn } from './fixtures';
 
 class FakeApi implements IDbxApi {
@@ -12,6 +17,9 @@ class FakeApi implements IDbxApi {
   sps: IServicePrincipal[] = [];
   fail: Error | null = null;
   secrets: string[] = [];
+  /** How the next sign-in ends, as the login reply says (nothing: an older server). */
+  signIn: Partial<ISignIn> = {};
+  pasted: string[] = [];
 
   private async maybeFail(): Promise<void> {
     if (this.fail) {
@@ -26,7 +34,29 @@ class FakeApi implements IDbxApi {
   async login(name: string) {
     this.calls.push(`login:${name}`);
     await this.maybeFail();
-    return { authorize_url: `https://idp/authorize?c=${name}`, login_url: '/x', expires_at: 1 };
+    return {
+      authorize_url: `https://idp/authorize?c=${name}`,
+      login_url: '/x',
+      expires_at: 1,
+      ...this.signIn
+    };
+  }
+  /** As the server: the address must answer this sign-in (state `s1`), once. */
+  async finishSignIn(name: string, address: string) {
+    this.calls.push(`paste:${name}`);
+    this.pasted.push(address);
+    await this.maybeFail();
+    if (!address.startsWith('http://localhost:8020/?')) {
+      throw Object.assign(new Error('The pasted text is not the address the sign-in ended on.'), {
+        hint: 'Copy the whole address starting with http://localhost:8020/?'
+      });
+    }
+    if (!address.includes('state=s1') || this.pasted.filter(a => a === address).length > 1) {
+      throw Object.assign(new Error('This sign-in is not pending any more.'), {
+        hint: 'Press Log in again.'
+      });
+    }
+    return conn({ name, status: 'ok', identity: 'ada@example.com' });
   }
   async logout(name: string) {
     this.calls.push(`logout:${name}`);
@@ -228,5 +258,149 @@ describe('DbxAuthModel', () => {
     expect(api.calls).toEqual([]);
     expect(model.isDisposed).toBe(true);
     jest.useRealTimers();
+  });
+});
+
+describe('DbxAuthModel: a sign-in finished by a pasted address', () => {
+  const ADDRESS = 'http://localhost:8020/?code=c1&state=s1';
+  const PASTE: ISignIn = {
+    finish: 'paste',
+    paste_prefix: 'http://localhost:8020/?',
+    message: 'When the sign-in ends on a page that does not open, paste its address here.'
+  };
+  const pending = (signIn: ISignIn | null = null) =>
+    conn({ name: 'ws', status: 'login_pending', sign_in: signIn });
+  const wait = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+  it('shows the field, survives a closed window, and signs in with the pasted address', async () => {
+    const { api, model, popup } = setup();
+    api.signIn = PASTE;
+    await model.refresh();
+    await model.login('ws');
+    // The status event may be slower than the login reply: the reply alone shows the field.
+    model.dispatch({ type: 'status', connection: pending() });
+    expect(model.pasteOffer('ws')).toEqual({
+      mode: 'open',
+      instruction: PASTE.message,
+      placeholder: 'http://localhost:8020/?code=…&state=…'
+    });
+    popup.closed = true; // closed after copying the address, before pasting it
+    await wait(100);
+    expect(api.calls).not.toContain('cancel:ws');
+    expect(model.state.connections[0].status).toBe('login_pending');
+
+    const ok = await model.finishSignIn('ws', `  ${ADDRESS}\n`);
+    expect(ok).toBe(true);
+    expect(api.pasted).toEqual([ADDRESS]); // sent without the blanks a copy brings
+    expect(model.state.connections[0].status).toBe('ok');
+    expect(model.state.connections[0].identity).toBe('ada@example.com');
+    expect(model.pasteOffer('ws')).toBeNull();
+    expect(model.notice?.message).toBe('Signed in to ws.');
+  });
+
+  it('closes the window that shows the page that could not open once the paste succeeds', async () => {
+    const { api, model, popup } = setup();
+    api.signIn = PASTE;
+    await model.refresh();
+    await model.login('ws');
+    model.dispatch({ type: 'status', connection: pending(PASTE) });
+    await model.finishSignIn('ws', ADDRESS);
+    expect(popup.close).toHaveBeenCalled();
+  });
+
+  it('shows a refused address under the field and keeps the sign-in pending', async () => {
+    const { api, model } = setup();
+    await model.refresh();
+    model.dispatch({ type: 'status', connection: pending(PASTE) });
+    const ok = await model.finishSignIn('ws', 'http://localhost:8888/lab');
+    expect(ok).toBe(false);
+    expect(model.pasteError('ws')).toEqual({
+      kind: 'error',
+      message: 'The pasted text is not the address the sign-in ended on.',
+      hint: 'Copy the whole address starting with http://localhost:8020/?'
+    });
+    expect(model.notice).toBeNull(); // under the field, not above the connections
+    expect(model.state.connections[0].status).toBe('login_pending');
+    expect(model.pasteOffer('ws')?.mode).toBe('open');
+    expect(model.isBusy('paste:ws')).toBe(false);
+
+    // Fixed: the error goes, the sign-in completes.
+    expect(await model.finishSignIn('ws', ADDRESS)).toBe(true);
+    expect(model.pasteError('ws')).toBeNull();
+    expect(api.calls.filter(c => c === 'paste:ws')).toHaveLength(2);
+  });
+
+  it('says so when the same address is pasted twice (the server takes a state once)', async () => {
+    const { model } = setup();
+    await model.refresh();
+    model.dispatch({ type: 'status', connection: pending(PASTE) });
+    expect(await model.finishSignIn('ws', ADDRESS)).toBe(true);
+    model.dispatch({ type: 'status', connection: pending(PASTE) });
+    expect(await model.finishSignIn('ws', ADDRESS)).toBe(false);
+    expect(model.pasteError('ws')?.hint).toBe('Press Log in again.');
+  });
+
+  it('shows the field after a reload, from the status alone', async () => {
+    const { api, model } = setup();
+    api.payload = { ...api.payload, connections: [pending(PASTE)] };
+    await model.refresh();
+    expect(model.pasteOffer('ws')?.mode).toBe('open');
+    expect(model.pasteOffer('nope')).toBeNull();
+  });
+
+  it('offers the field behind a link when the server hands the browser on itself', async () => {
+    const { api, model, popup } = setup();
+    const handoff: ISignIn = { finish: 'handoff', paste_prefix: PASTE.paste_prefix, message: null };
+    api.signIn = handoff;
+    await model.refresh();
+    await model.login('ws');
+    model.dispatch({ type: 'status', connection: pending(handoff) });
+    expect(model.pasteOffer('ws')?.mode).toBe('collapsed');
+    model.openPaste('ws');
+    const offer = model.pasteOffer('ws');
+    expect(offer?.mode).toBe('open');
+    expect(offer?.instruction).toContain('http://localhost:8020/?code=…');
+    // The person is pasting: closing the window does not give the sign-in up.
+    popup.closed = true;
+    await wait(100);
+    expect(api.calls).not.toContain('cancel:ws');
+  });
+
+  it('still cancels a handed-on sign-in whose window was closed with the field unopened', async () => {
+    const { api, model, popup } = setup();
+    api.signIn = { finish: 'handoff', paste_prefix: PASTE.paste_prefix, message: null };
+    await model.refresh();
+    await model.login('ws');
+    model.dispatch({ type: 'status', connection: pending() });
+    popup.closed = true;
+    await wait(100);
+    expect(api.calls).toContain('cancel:ws');
+    expect(model.state.connections[0].status).toBe('logged_out');
+  });
+
+  it('shows no field for a sign-in that comes back to this Jupyter', async () => {
+    const { api, model } = setup();
+    api.signIn = { finish: 'callback', paste_prefix: null, message: null };
+    await model.refresh();
+    await model.login('ws');
+    model.dispatch({ type: 'status', connection: pending() });
+    expect(model.pasteOffer('ws')).toBeNull();
+  });
+
+  it('forgets the field, its error and the opened link once the sign-in ends elsewhere', async () => {
+    const { api, model } = setup();
+    api.signIn = { finish: 'handoff', paste_prefix: PASTE.paste_prefix, message: null };
+    await model.refresh();
+    await model.login('ws');
+    model.dispatch({ type: 'status', connection: pending() });
+    model.openPaste('ws');
+    await model.finishSignIn('ws', 'nonsense');
+    expect(model.pasteError('ws')).not.toBeNull();
+    // Cancelled from a notebook: the next sign-in starts with a closed link and no error.
+    model.dispatch({ type: 'status', connection: conn({ name: 'ws', reason: 'cancelled' }) });
+    expect(model.pasteError('ws')).toBeNull();
+    expect(model.pasteOffer('ws')).toBeNull();
+    model.dispatch({ type: 'status', connection: pending() }); // e.g. a kernel's sign-in
+    expect(model.pasteOffer('ws')).toBeNull(); // the old login reply does not count for it
   });
 });

@@ -5,6 +5,7 @@ import { principalsOf } from '../model/events';
 import { DbxAuthModel } from '../model/model';
 import { describe, describeProblem, StatusKind } from '../model/status';
 import { IConnection, IProblem } from '../model/types';
+import { PasteField } from './PasteField';
 import { ServicePrincipals } from './ServicePrincipals';
 import { StatusLine } from './StatusLine';
 
@@ -50,6 +51,7 @@ export function ConnectionCard(props: IConnectionCardProps): JSX.Element {
           ))}
         </ul>
       )}
+      <PasteField model={model} name={conn.name} />
       <div className="jp-DbxAuth-actions">
         {actions.login && (
           <button

@@ -7,6 +7,7 @@ import {
   IConnectionsPayload,
   IProblem,
   IServicePrincipal,
+  ISignIn,
   IStoreInfo
 } from './types';
 
@@ -53,7 +54,24 @@ export function cleanConnection(raw: IConnection & { type?: string }): IConnecti
     identity: raw.identity ?? null,
     expires_at: typeof raw.expires_at === 'number' ? raw.expires_at : null,
     reason: typeof raw.reason === 'string' ? raw.reason : null,
-    credentials: typeof raw.credentials === 'string' ? raw.credentials : null
+    credentials: typeof raw.credentials === 'string' ? raw.credentials : null,
+    sign_in: cleanSignIn(raw.sign_in)
+  };
+}
+
+/** A status's `sign_in`, or null when it is missing or not the shape the server sends. */
+export function cleanSignIn(raw: unknown): ISignIn | null {
+  if (!raw || typeof raw !== 'object') {
+    return null;
+  }
+  const { finish, paste_prefix, message } = raw as Record<string, unknown>;
+  if (typeof finish !== 'string') {
+    return null;
+  }
+  return {
+    finish,
+    paste_prefix: typeof paste_prefix === 'string' ? paste_prefix : null,
+    message: typeof message === 'string' && message ? message : null
   };
 }
 

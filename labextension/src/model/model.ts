@@ -7,14 +7,16 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { IErrorText } from './errors';
-import { DbxEvent, EMPTY_STATE, IDbxState, reduce } from './events';
+import { cleanSignIn, DbxEvent, EMPTY_STATE, IDbxState, reduce } from './events';
 import { LiveUpdates, LOGIN_MESSAGE } from './live';
+import { cleanPasted, endsByPaste, IPasteOffer, pasteOffer, signInOf } from './paste';
 import {
   IConnection,
   IConnectionsPayload,
   ILoginReply,
   INewServicePrincipal,
-  IServicePrincipal
+  IServicePrincipal,
+  ISignIn
 } from './types';
 
 /** What the model needs of the server (implemented by `DbxAuthApi`; faked in tests). */
@@ -23,6 +25,7 @@ export interface IDbxApi {
   login(name: string): Promise<ILoginReply>;
   logout(name: string): Promise<IConnection>;
   cancelLogin(name: string): Promise<IConnection>;
+  finishSignIn(name: string, address: string): Promise<IConnection>;
   servicePrincipals(): Promise<IServicePrincipal[]>;
   addServicePrincipal(sp: INewServicePrincipal, secret: string): Promise<IServicePrincipal>;
   deleteServicePrincipal(connection: string, clientId: string): Promise<void>;
@@ -93,7 +96,61 @@ export class DbxAuthModel implements IDisposable {
 
   dispatch(event: DbxEvent): void {
     this._state = reduce(this._state, event);
+    if (event.type === 'status' && event.connection.status !== 'login_pending') {
+      this._forgetSignIn(event.connection.name); // that sign-in ended, one way or another
+    }
     this._changed.emit();
+  }
+
+  /** The paste field of `name`'s pending sign-in, or null when the card shows none. */
+  pasteOffer(name: string): IPasteOffer | null {
+    const conn = this._state.connections.find(c => c.name === name);
+    if (!conn) {
+      return null;
+    }
+    return pasteOffer(conn, this._started.get(name) ?? null, this._pasteOpen.has(name));
+  }
+
+  /** What the server said about the last pasted address (shown under the field), or null. */
+  pasteError(name: string): INotice | null {
+    return this._pasteErrors.get(name) ?? null;
+  }
+
+  /** The "Browser on another machine?" link: show the field of a sign-in that hands on. */
+  openPaste(name: string): void {
+    this._pasteOpen.add(name);
+    this._changed.emit();
+  }
+
+  /**
+   * Finish `name`'s pending sign-in with the address the browser ended on. Resolves true when the
+   * server accepted it; otherwise its message and hint are under the field (`pasteError`) and the
+   * caller keeps the text so that the person can fix it.
+   */
+  async finishSignIn(name: string, address: string): Promise<boolean> {
+    const key = `paste:${name}`;
+    this._busy.add(key);
+    this._pasteErrors.delete(name);
+    this._changed.emit();
+    try {
+      const conn = await this._api.finishSignIn(name, cleanPasted(address));
+      const popup = this._popups.get(name);
+      this._unwatchWindow(name);
+      popup?.close(); // it shows the page that could not open
+      this.dispatch({ type: 'status', connection: conn });
+      this._forgetSignIn(name);
+      if (conn.status === 'ok') {
+        this._notice = { kind: 'info', message: `Signed in to ${name}.`, hint: '' };
+      }
+      return true;
+    } catch (error) {
+      const { message, hint } = toNotice(error);
+      this._pasteErrors.set(name, { kind: 'error', message, hint });
+      return false;
+    } finally {
+      this._busy.delete(key);
+      this._changed.emit();
+    }
   }
 
   setNotice(notice: INotice | null): void {
@@ -167,6 +224,11 @@ export class DbxAuthModel implements IDisposable {
       popup?.close();
       return;
     }
+    this._forgetSignIn(name);
+    const started = cleanSignIn(reply);
+    if (started) {
+      this._started.set(name, started);
+    }
     const url = reply.authorize_url ?? reply.login_url;
     if (popup && !popup.closed) {
       popup.location.href = url;
@@ -190,13 +252,34 @@ export class DbxAuthModel implements IDisposable {
     const conn = await this._run(`cancel:${name}`, () => this._api.cancelLogin(name));
     if (conn) {
       this.dispatch({ type: 'status', connection: conn });
+      this._forgetSignIn(name);
     }
+  }
+
+  /**
+   * Whether a pending sign-in outlives its window: it ends by a pasted address (the window may be
+   * closed long before, e.g. after copying the address on a remote setup), the person opened the
+   * paste field, or an address is being sent.
+   */
+  private _outlivesWindow(conn: IConnection): boolean {
+    const name = conn.name;
+    return (
+      endsByPaste(signInOf(conn, this._started.get(name) ?? null)) ||
+      this._pasteOpen.has(name) ||
+      this._busy.has(`paste:${name}`)
+    );
+  }
+
+  private _forgetSignIn(name: string): void {
+    this._started.delete(name);
+    this._pasteOpen.delete(name);
+    this._pasteErrors.delete(name);
   }
 
   /**
    * JupyterLab sees the sign-in window close. If the sign-in is still pending a moment later (a
    * completed one closes its window itself, and reports first), it was abandoned: cancel it so
-   * the card goes back to what it showed before.
+   * the card goes back to what it showed before. Not a sign-in that ends by a pasted address.
    */
   private _watchWindow(name: string, popup: Window): void {
     this._unwatchWindow(name);
@@ -209,7 +292,11 @@ export class DbxAuthModel implements IDisposable {
       const grace = setTimeout(() => {
         this._graceTimers.delete(grace);
         const conn = this._state.connections.find(c => c.name === name);
-        if (conn?.status === 'login_pending' && conn.reason !== 'kernel_waiting') {
+        if (
+          conn?.status === 'login_pending' &&
+          conn.reason !== 'kernel_waiting' &&
+          !this._outlivesWindow(conn)
+        ) {
           void this.cancelLogin(name);
         }
       }, this._windowGraceMs);
@@ -347,6 +434,10 @@ export class DbxAuthModel implements IDisposable {
   private _windowGraceMs: number;
   private _windows = new Map<string, ReturnType<typeof setInterval>>();
   private _popups = new Map<string, Window>();
+  /** How each sign-in this panel started ends (the login reply), until its status says so. */
+  private _started = new Map<string, ISignIn>();
+  private _pasteOpen = new Set<string>();
+  private _pasteErrors = new Map<string, INotice>();
   private _graceTimers = new Set<ReturnType<typeof setTimeout>>();
   private _changed = new Signal<this, void>(this);
 }

@@ -40,6 +40,25 @@ export interface IConnection {
   /** Service principals: where the secret comes from (`profile`, `environment`, `config`,
    * `stored`, `missing`); null for other methods. */
   credentials: string | null;
+  /** While `status == "login_pending"`: how that sign-in ends (null otherwise, or from a server
+   * that predates the paste path). */
+  sign_in: ISignIn | null;
+}
+
+/**
+ * How a pending sign-in ends. `callback`: Databricks sends the browser to this Jupyter.
+ * `handoff`: to `localhost:8020`, which this server listens on and hands on (a browser on this
+ * machine). `paste`: to `localhost:8020` that no one answers (a browser elsewhere, or the port
+ * busy): the person pastes the address the browser ended on.
+ */
+export type SignInFinish = 'callback' | 'handoff' | 'paste';
+
+export interface ISignIn {
+  finish: SignInFinish | string;
+  /** How the address to paste starts (`http://localhost:8020/?`), null for `callback`. */
+  paste_prefix: string | null;
+  /** The server's words for this ending (the paste instruction, or why port 8020 is busy). */
+  message: string | null;
 }
 
 /** A connection the server could not resolve (bad config): always shown as an error. */
@@ -77,7 +96,7 @@ export interface IServicePrincipal {
 }
 
 /** `POST api/connections/{name}/login`. */
-export interface ILoginReply {
+export interface ILoginReply extends Partial<ISignIn> {
   authorize_url: string | null;
   login_url: string;
   expires_at: number | null;
