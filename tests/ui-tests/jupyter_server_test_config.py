@@ -12,7 +12,9 @@ Connections:
   http://localhost:8020);
 - `etl`: the same workspace as a service principal whose secret is not stored yet;
 - `admin-sp`: a service principal whose secret is in this configuration (nothing to add);
-- `broken`: a misconfigured connection, shown as an error with its message and hint.
+- `broken`: a misconfigured connection, shown as an error with its message and hint;
+- `public`: user sign-in with Databricks' public `databricks-cli` app (redirect
+  http://localhost:8020: handed on by this server, or pasted when it cannot listen there).
 """
 
 from __future__ import annotations
@@ -73,4 +75,6 @@ c.DatabricksAuth.connections = {
         "client_secret": admin["secret"],
     },
     "broken": {"host": "not a url", "auth_type": "databricks-cli"},
+    # Databricks' public app (its only redirect: http://localhost:8020), for the paste test.
+    "public": {"host": emulator.url, "auth_type": "databricks-cli", "client_id": "databricks-cli"},
 }
