@@ -40,6 +40,7 @@ class Picker:
         )
         self.connect_button = W.Button(description="Connect", button_style="primary")
         self.status = W.HTML()
+        self.status.add_class("jp-DbxAuth-pickerStatus")  # the UI tests find it by this
         self.sp_client_id = W.Text(description="Client id")
         self.sp_secret = _secret_field_class()(description="Secret")
         self.sp_label = W.Text(description="Label")

@@ -171,7 +171,7 @@ test('the picker: an SP connection defaults to its principal; the status follows
   // The whole id is visible: the select is at least as wide as its text.
   const fits = await principal.evaluate((s: HTMLSelectElement) => s.scrollWidth <= s.clientWidth);
   expect(fits).toBe(true);
-  await expect(widget.locator('.widget-html')).toContainText('admin-sp: ready');
+  await expect(widget.locator('.jp-DbxAuth-pickerStatus')).toContainText('admin-sp: ready');
   await widget.getByLabel('Connection', { exact: true }).selectOption('etl');
-  await expect(widget.locator('.widget-html')).toContainText(/etl: no secret/);
+  await expect(widget.locator('.jp-DbxAuth-pickerStatus')).toContainText(/etl: no secret/);
 });
