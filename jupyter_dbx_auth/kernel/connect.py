@@ -26,6 +26,15 @@ SP_MISSING_HINT = (
 )
 
 
+#: What each kind of injected object is called in messages.
+KIND_NAMES = {
+    "workspace": "WorkspaceClient",
+    "account": "AccountClient",
+    "sql": "SQL",
+    "spark": "DatabricksSession",
+}
+
+
 @dataclass
 class ConnectOptions:
     name: str | None = None
@@ -51,7 +60,7 @@ class Connected:
     info: ConnectionInfo
     cache: TokenCache
     identity: str | None
-    kind: str  # "workspace" | "account" | "sql"
+    kind: str  # "workspace" | "account" | "sql" | "spark"
     via: str  # backend kind
     sp: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -60,18 +69,12 @@ class Connected:
     def describe(self) -> str:
         """`WorkspaceClient for ws as alice@example.com`: what the variable holds, no token."""
         who = self.identity or (f"service principal {self.sp}" if self.sp else "unknown identity")
-        what = {"workspace": "WorkspaceClient", "account": "AccountClient", "sql": "SQL"}[self.kind]
-        return f"{what} for {self.info.name} as {who}"
+        return f"{KIND_NAMES[self.kind]} for {self.info.name} as {who}"
 
     def summary(self, now: float | None = None) -> str:
         token = self.cache.peek()
         who = self.identity or (f"service principal {self.sp}" if self.sp else "unknown identity")
-        what = {
-            "workspace": "WorkspaceClient",
-            "account": "AccountClient",
-            "sql": "SQL",
-            "spark": "DatabricksSession",
-        }[self.kind]
+        what = KIND_NAMES[self.kind]
         if "warehouse" in self.extra:
             what = f"SQL warehouse {self.extra['warehouse']}"
         line = (

@@ -126,7 +126,7 @@ def test_safe_next_has_its_own_length_bound():
 
 
 def test_safe_next_accepts_ordinary_characters_and_refuses_every_control_character():
-    from jupyter_dbx_auth.server.redirects import safe_next
+    from jupyter_dbx_auth.core.service.redirects import safe_next
 
     for ok in ("/a/lab/X y.ipynb", "/a/lab/tree/Xx~!$&'()*+,;=:@.ipynb"):
         assert safe_next(ok, "/a/") == ok
