@@ -52,11 +52,13 @@ class EmulatorProcess:
         port: int = 0,
         apps: dict[str, list[str]] | None = None,
         admin: bool = True,
+        public_url: str = "",
     ) -> None:
         """`apps`: public custom OAuth apps registered at start ({client id: redirect URLs}),
         part of the seed, so they survive `reset()` (the `--app` option)."""
         self.token_ttl = token_ttl
         self.base_path = base_path
+        self.public_url = public_url
         self.host = host
         self.port = port
         self.trusted_issuer = OidcTestIssuer(TEST_OIDC_ISSUER)
@@ -102,6 +104,8 @@ class EmulatorProcess:
             "--token-ttl", str(self.token_ttl), "--state", str(seed_file),
             "--base-path", self.base_path, "--account-port", "0",
         ]  # fmt: skip
+        if self.public_url:
+            cmd += ["--public-url", self.public_url]
         for client_id, urls in self.apps.items():
             cmd += [arg for url in urls for arg in ("--app", f"{client_id}={url}")]
         self._proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own module

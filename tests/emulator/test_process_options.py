@@ -1,4 +1,4 @@
-"""Process options through separate emulator processes: --base-path and --token-ttl."""
+"""Process options through separate emulator processes: --base-path, --public-url, --token-ttl."""
 
 from __future__ import annotations
 
@@ -48,3 +48,24 @@ def test_state_file_replaces_the_seed(emulator_factory, tmp_path):
     with http() as c:
         meta = c.get(f"{emu.url}/.well-known/databricks-config").json()
     assert meta["account_id"] == seed["account_id"]
+
+
+def test_public_url_names_only_the_authorize_page(emulator_factory):
+    """--public-url (a deployment option for a proxy, e.g. Binder's): browsers are sent to the
+    proxied address; the issuer, token and key endpoints stay where the caller reached us."""
+    public = "https://hub.example.test/user/me/dbx-emulator"
+    emu = emulator_factory(public_url=public + "/")
+    with http() as c:
+        doc = c.get(f"{emu.url}/oidc/.well-known/oauth-authorization-server").json()
+        account = c.get(
+            f"{emu.url}/oidc/accounts/{emu.account_id}/.well-known/oauth-authorization-server"
+        ).json()
+    assert doc["authorization_endpoint"] == public + "/oidc/v1/authorize"
+    assert (doc["issuer"], doc["token_endpoint"]) == (
+        emu.url + "/oidc",
+        emu.url + "/oidc/v1/token",
+    )
+    assert account["authorization_endpoint"] == (
+        f"{public}/oidc/accounts/{emu.account_id}/v1/authorize"
+    )
+    assert account["token_endpoint"].startswith(emu.url + "/oidc/accounts/")

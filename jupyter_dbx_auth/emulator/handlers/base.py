@@ -57,6 +57,10 @@ class EmulatorHandler(tornado.web.RequestHandler):
         """The URL clients used to reach us (so discovery works behind a proxy), plus base path."""
         return f"{self.request.protocol}://{self.request.host}{self.base_path}"
 
+    def browser_origin(self) -> str:
+        """Where browsers reach us: `--public-url` when a proxy serves our pages elsewhere."""
+        return self.settings.get("emulator_public_url") or self.origin()
+
     def workspace_issuer(self) -> str:
         return f"{self.origin()}/oidc"
 
