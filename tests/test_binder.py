@@ -180,6 +180,7 @@ class Server:
         )
         out: list[str] = []
         status = ""
+        idle = False  # iopub's idle and shell's reply arrive in either order
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             raw = await asyncio.wait_for(ws.read_message(), deadline - time.monotonic())
@@ -196,7 +197,9 @@ class Server:
                 out.append("\n".join(content["traceback"]))
             elif kind == "execute_reply":
                 status = content["status"]
-            elif kind == "status" and content["execution_state"] == "idle" and status:
+            elif kind == "status" and content["execution_state"] == "idle":
+                idle = True  # every output of the cell came before it on iopub
+            if idle and status:
                 break
         ws.close()
         return "".join(out), status
