@@ -213,8 +213,11 @@ class _ToServer(httpx.HTTPTransport):
         self.port = port
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.port)
-        return super().handle_request(request)
+        # A copy: the client files cookies under the original request's URL (the Binder origin).
+        url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.port)
+        return super().handle_request(
+            httpx.Request(request.method, url, headers=request.headers, stream=request.stream)
+        )
 
 
 class BinderBrowser:
