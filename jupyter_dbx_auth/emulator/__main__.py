@@ -121,6 +121,8 @@ async def serve(args: argparse.Namespace) -> None:
         port = sockets[0].getsockname()[1]
         prefix = "" if role == "workspace" else "account_"
         ready[prefix + "url"] = f"http://{shown_host}:{port}{base}"
+        if role == "workspace" and args.public_url:
+            app.settings["emulator_internal_origin"] = ready["url"]
         ready[prefix + "port"] = port
     print(READY_PREFIX + json.dumps(ready), flush=True)
     stop = asyncio.Event()

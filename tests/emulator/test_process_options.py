@@ -52,7 +52,7 @@ def test_state_file_replaces_the_seed(emulator_factory, tmp_path):
 
 def test_public_url_names_only_the_authorize_page(emulator_factory):
     """--public-url (a deployment option for a proxy, e.g. Binder's): browsers are sent to the
-    proxied address; the issuer, token and key endpoints stay where the caller reached us."""
+    proxied address; the issuer, token and key endpoints stay on the emulator's own address."""
     public = "https://hub.example.test/user/me/dbx-emulator"
     emu = emulator_factory(public_url=public + "/")
     with http() as c:
@@ -69,3 +69,9 @@ def test_public_url_names_only_the_authorize_page(emulator_factory):
         f"{public}/oidc/accounts/{emu.account_id}/v1/authorize"
     )
     assert account["token_endpoint"].startswith(emu.url + "/oidc/accounts/")
+    # Reached by another name (as through the proxy), the issuer is still the loopback one:
+    # a code the browser got through the proxy is redeemed by the server over loopback.
+    other = emu.url.replace("127.0.0.1", "localhost")
+    with http() as c:
+        again = c.get(f"{other}/oidc/.well-known/oauth-authorization-server").json()
+    assert again["issuer"] == emu.url + "/oidc"
