@@ -2,13 +2,17 @@
 
 1. Starts the Databricks emulator on a free loopback port, without an admin surface. It keeps
    running after this script exits, in the start script's process group.
+   With `--public-url` (DBX_EMULATOR_PUBLIC_URL, or derived from JUPYTERHUB_PUBLIC_URL) its
+   discovery documents send browsers to the proxied sign-in page; everything else stays loopback.
 2. Writes the demo profiles (`emulator`: sign in as yourself, `emulator-sp`: a service principal)
    pointing at the emulator's loopback URL, which the server and kernels use. A Databricks host
    has no path, so the emulator serves at its root there (no --base-path).
 3. Writes a Jupyter config: jupyter-server-proxy serves the running emulator at
    `{base_url}dbx-emulator/` (base_url from JUPYTERHUB_SERVICE_PREFIX, as Binder sets it),
    stripping that prefix; the emulator's sign-in page posts to a relative URL, so it works there;
-   the demo's encrypted token store; the example notebook as the landing page.
+   the demo's encrypted token store; the public `databricks-cli` app for signing in as yourself
+   (it ends on http://localhost:8020/?code=..., which the person pastes); the example notebook
+   as the landing page.
 
 Everything goes to $DBX_DEMO_DIR (default ~/.dbx-demo), 0700.
 """
@@ -21,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -35,11 +40,30 @@ def base_url() -> str:
     return "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
 
 
-def start_emulator(demo: Path) -> dict:
+def public_emulator_url() -> str | None:
+    """Where a browser reaches the proxied emulator, for its authorize URL (`--public-url`).
+
+    DBX_EMULATOR_PUBLIC_URL when set; else the origin of JUPYTERHUB_PUBLIC_URL (JupyterHub sets
+    it when the hub knows its public URL) plus this server's base_url and the proxy name. None:
+    the browser would be sent to the emulator's loopback address, which works only when the
+    browser runs on this machine.
+    """
+    explicit = os.environ.get("DBX_EMULATOR_PUBLIC_URL", "").strip()
+    if explicit:
+        return explicit.rstrip("/")
+    hub = urllib.parse.urlsplit(os.environ.get("JUPYTERHUB_PUBLIC_URL", "").strip())
+    if hub.scheme in ("http", "https") and hub.netloc:
+        return f"{hub.scheme}://{hub.netloc}{base_url()}{PROXY_NAME}"
+    return None
+
+
+def start_emulator(demo: Path, public_url: str | None) -> dict:
     log_path = demo / "emulator.log"
     env = {k: v for k, v in os.environ.items() if k != "JUPYTER_DBX_EMULATOR_ADMIN_KEY"}
     with log_path.open("w") as log:
         command = [sys.executable, "-m", "jupyter_dbx_auth.emulator", "--host", "127.0.0.1"]
+        if public_url:
+            command += ["--public-url", public_url]
         subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [*command, "--port", "0"],
             stdout=log,
@@ -71,6 +95,9 @@ def jupyter_config(demo: Path, port: int) -> dict:
         "ServerApp": {"default_url": f"/lab/tree/{LANDING_NOTEBOOK}"},
         "LabApp": {"default_url": f"/lab/tree/{LANDING_NOTEBOOK}"},
         "DatabricksAuth": {
+            # The public databricks-cli app, as on a workspace with no custom app: its redirect
+            # is http://localhost:8020, so a Binder user pastes the address the sign-in ends on.
+            "oauth_client_id": None,
             "store_backend": "file",
             "store_path": str(demo / "store"),
             "audit_log_path": str(demo / "audit.log"),
@@ -90,7 +117,8 @@ def main() -> int:
     shutil.rmtree(demo / "store", ignore_errors=True)  # the emulator forgets tokens on restart
 
     proxied = base_url() + PROXY_NAME
-    ready = start_emulator(demo)
+    public_url = public_emulator_url()
+    ready = start_emulator(demo, public_url)
     config = public_config(load_seed(None))
     write_databrickscfg(demo / "databrickscfg", ready["url"], config)
     config_dir = demo / "jupyter-config"
@@ -99,6 +127,13 @@ def main() -> int:
         json.dumps(jupyter_config(demo, ready["port"]), indent=2)
     )
     user = config["users"][0]
+    if public_url is None:
+        print(
+            "binder/start: neither DBX_EMULATOR_PUBLIC_URL nor JUPYTERHUB_PUBLIC_URL is set, so "
+            f"the emulator's sign-in page is sent to browsers as {ready['url']} (reachable only "
+            f"from this machine). Set DBX_EMULATOR_PUBLIC_URL to the address of {proxied}/.",
+            flush=True,
+        )
     print(
         f"jupyter-dbx-auth on Binder: Databricks emulator at {proxied}/ (API on {ready['url']}); "
         f"demo user {user['username']} / {user['password']}; profiles emulator, emulator-sp.",

@@ -8,9 +8,11 @@ the emulator's pages at `{base_url}dbx-emulator/` (the sign-in form works throug
 cookie-jar client carrying the Jupyter token), that the demo profiles are there, and that a kernel
 of that server runs `%dbx_connect emulator-sp --sql` against the emulator's warehouse.
 
-Not covered yet: completing a U2M sign-in through the proxy path. The authorize URL the server
-hands out is the emulator's loopback one, and the public app accepts only loopback redirects, so
-that needs the paste-the-address sign-in (a later issue).
+Then a user signs in as themselves, as on Binder: a cookie-jar browser reaches JupyterLab at
+`https://binder.example.test{PREFIX}` (a non-loopback origin, routed to the server's loopback
+port), starts the U2M sign-in (the public `databricks-cli` app), signs in at the emulator's page
+through the proxy path on that origin, stops at `http://localhost:8020/?code=...` and pastes it
+(with XSRF); `%dbx_connect emulator` in a kernel of that server then runs as alice.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 REPO = Path(__file__).resolve().parent.parent
 LABEXT = REPO / "jupyter_dbx_auth" / "labextension"
 PREFIX = "/user/binder-test/"
+BINDER_ORIGIN = "https://binder.example.test"  # what the browser sees; JupyterHub's public URL
+ALICE = "alice@example.com"
 ADMIN_SP_CLIENT_ID = "5e1f0c1a-7d2b-4c3e-9f10-00000000a001"  # the seed's first SP with a secret
 
 
@@ -100,6 +104,7 @@ class Server:
         run_env = {
             **env,
             "JUPYTERHUB_SERVICE_PREFIX": PREFIX,
+            "JUPYTERHUB_PUBLIC_URL": BINDER_ORIGIN + PREFIX,
             "DBX_DEMO_DIR": str(tmp_path / "demo"),
         }
         with self.log.open("w") as log:
@@ -112,6 +117,8 @@ class Server:
                     f"--ServerApp.base_url={PREFIX}",
                     f"--IdentityProvider.token={self.token}",
                     "--ServerApp.allow_root=True",
+                    # Binder's server listens on 0.0.0.0, which allows other Host names.
+                    "--ServerApp.allow_remote_access=True",
                 ],
                 cwd=env["REPO"],
                 env=run_env,
@@ -173,6 +180,7 @@ class Server:
         )
         out: list[str] = []
         status = ""
+        idle = False  # iopub's idle and shell's reply arrive in either order
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             raw = await asyncio.wait_for(ws.read_message(), deadline - time.monotonic())
@@ -189,10 +197,70 @@ class Server:
                 out.append("\n".join(content["traceback"]))
             elif kind == "execute_reply":
                 status = content["status"]
-            elif kind == "status" and content["execution_state"] == "idle" and status:
+            elif kind == "status" and content["execution_state"] == "idle":
+                idle = True  # every output of the cell came before it on iopub
+            if idle and status:
                 break
         ws.close()
         return "".join(out), status
+
+
+class _ToServer(httpx.HTTPTransport):
+    """Routes the Binder origin to the server's loopback port, keeping the browser's Host."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__()
+        self.port = port
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        # A copy: the client files cookies under the original request's URL (the Binder origin).
+        url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.port)
+        return super().handle_request(
+            httpx.Request(request.method, url, headers=request.headers, stream=request.stream)
+        )
+
+
+class BinderBrowser:
+    """A cookie-jar browser that knows JupyterLab only as `BINDER_ORIGIN{PREFIX}`."""
+
+    def __init__(self, server: Server) -> None:
+        self.base = BINDER_ORIGIN + PREFIX
+        self.http = httpx.Client(
+            trust_env=False, timeout=30, mounts={BINDER_ORIGIN: _ToServer(server.port)}
+        )
+        # The login page hands out the _xsrf cookie; the token URL the login cookie.
+        self.http.get(self.base + "login")
+        assert self.http.cookies.get("_xsrf")
+        status = self.http.get(self.base + f"api/status?token={server.token}")
+        assert status.status_code == 200, status.text
+
+    def post(self, path: str, body: dict) -> httpx.Response:
+        xsrf = {"X-XSRFToken": self.http.cookies.get("_xsrf") or ""}
+        return self.http.post(self.base + path, json=body, headers=xsrf)
+
+
+def sign_in_as_alice_by_paste(server: Server, password: str) -> None:
+    from browser import sign_in
+
+    browser = BinderBrowser(server)
+    try:
+        started = browser.post("dbx-auth/api/connections/emulator/login", {})
+        assert started.status_code == 200, started.text
+        reply = started.json()
+        assert reply["finish"] == "paste", reply  # the browser is not on this machine
+        authorize = reply["authorize_url"]
+        # The emulator's sign-in page through the proxy path on the Binder origin.
+        assert authorize.startswith(f"{BINDER_ORIGIN}{PREFIX}dbx-emulator/oidc/v1/authorize?")
+        assert "client_id=databricks-cli" in authorize, authorize
+        location = sign_in(authorize, ALICE, password, client=browser.http)
+        # Where the browser stops (not followed): the public app's redirect with the code.
+        assert location.split("?")[0] in ("http://localhost:8020", "http://localhost:8020/")
+        assert "code=" in location, location
+        pasted = browser.post("dbx-auth/api/connections/emulator/callback", {"url": location})
+        assert pasted.status_code == 200, pasted.text
+        assert (pasted.json()["status"], pasted.json()["identity"]) == ("ok", ALICE)
+    finally:
+        browser.http.close()
 
 
 def test_binder_postbuild_and_start(binder_env: dict[str, str], tmp_path: Path) -> None:
@@ -250,5 +318,17 @@ def test_binder_postbuild_and_start(binder_env: dict[str, str], tmp_path: Path) 
             kernel["id"], "print(conn.cursor().execute('SELECT current_user()').fetchone()[0])"
         )
         assert status == "ok" and out.strip() == ADMIN_SP_CLIENT_ID, out
+
+        # Signing in as yourself, as on Binder: the paste path with the public app.
+        from jupyter_dbx_auth.emulator.seed import load_seed, public_config
+
+        users = public_config(load_seed(None))["users"]
+        password = next(u["password"] for u in users if u["username"] == ALICE)
+        sign_in_as_alice_by_paste(server, password)
+        out, status = server.run_in_kernel(kernel["id"], "%dbx_connect emulator")
+        assert status == "ok", out
+        assert f"as {ALICE}, u2m via server" in out, out
+        out, status = server.run_in_kernel(kernel["id"], "print(w.current_user.me().user_name)")
+        assert status == "ok" and out.strip() == ALICE, out
     finally:
         server.stop()

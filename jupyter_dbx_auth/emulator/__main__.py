@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import urllib.parse
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,6 +43,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="keep users' sign-ins (refresh token hashes) in FILE across restarts (the demo)",
     )
     parser.add_argument(
+        "--public-url",
+        default="",
+        metavar="URL",
+        help="where browsers reach this emulator when a proxy serves it under another address "
+        "(e.g. https://hub.example/user/me/dbx-emulator): the authorize endpoint in the "
+        "discovery documents names it; API calls keep using the address they came to",
+    )
+    parser.add_argument(
         "--account-port",
         type=int,
         default=None,
@@ -63,6 +72,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.token_ttl <= 0:
         parser.error("--token-ttl must be positive")
+    public = urllib.parse.urlsplit(args.public_url)
+    if args.public_url and (public.scheme not in ("http", "https") or not public.netloc):
+        parser.error(f"--public-url needs an http(s) URL, got {args.public_url!r}")
     try:
         args.apps = parse_apps(args.app)
     except ValueError as exc:
@@ -103,7 +115,14 @@ async def serve(args: argparse.Namespace) -> None:
     for role, wanted in roles:
         # One state and one signing key: the account console and the workspace are one
         # Databricks account, as on the real thing.
-        app = make_app(state, base_path=base, admin_key=admin_key, keys=keys, role=role)
+        app = make_app(
+            state,
+            base_path=base,
+            admin_key=admin_key,
+            keys=keys,
+            role=role,
+            public_url=args.public_url if role == "workspace" else "",
+        )
         sockets = tornado.netutil.bind_sockets(wanted, args.host)
         server = tornado.httpserver.HTTPServer(app, xheaders=True)
         server.add_sockets(sockets)
@@ -111,6 +130,8 @@ async def serve(args: argparse.Namespace) -> None:
         port = sockets[0].getsockname()[1]
         prefix = "" if role == "workspace" else "account_"
         ready[prefix + "url"] = f"http://{shown_host}:{port}{base}"
+        if role == "workspace" and args.public_url:
+            app.settings["emulator_internal_origin"] = ready["url"]
         ready[prefix + "port"] = port
     print(READY_PREFIX + json.dumps(ready), flush=True)
     stop = asyncio.Event()

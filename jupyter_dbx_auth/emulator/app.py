@@ -107,6 +107,7 @@ def make_app(
     admin_key: str | None = None,
     keys: SigningKeys | None = None,
     role: str = "workspace",
+    public_url: str = "",
 ) -> tornado.web.Application:
     base = normalize_base_path(base_path)
     table: list[Any] = [(base + pattern, handler) for pattern, handler in routes(role)]
@@ -118,6 +119,7 @@ def make_app(
         emulator_state=state,
         emulator_keys=keys or SigningKeys(),
         emulator_base_path=base,
+        emulator_public_url=public_url.rstrip("/"),
         emulator_role=role,
         emulator_admin_key=admin_key,
         xsrf_cookies=False,  # an API server: clients authenticate with tokens, not cookies

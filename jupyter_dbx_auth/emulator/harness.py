@@ -53,11 +53,13 @@ class EmulatorProcess:
         keep_sign_ins: str | Path | None = None,
         apps: dict[str, list[str]] | None = None,
         admin: bool = True,
+        public_url: str = "",
     ) -> None:
         """`apps`: public custom OAuth apps registered at start ({client id: redirect URLs}),
         part of the seed, so they survive `reset()` (the `--app` option)."""
         self.token_ttl = token_ttl
         self.base_path = base_path
+        self.public_url = public_url
         self.host = host
         self.port = port
         self.keep_sign_ins = keep_sign_ins
@@ -106,6 +108,8 @@ class EmulatorProcess:
         ]  # fmt: skip
         if self.keep_sign_ins is not None:
             cmd += ["--keep-sign-ins", str(self.keep_sign_ins)]
+        if self.public_url:
+            cmd += ["--public-url", self.public_url]
         for client_id, urls in self.apps.items():
             cmd += [arg for url in urls for arg in ("--app", f"{client_id}={url}")]
         self._proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own module

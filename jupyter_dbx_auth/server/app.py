@@ -70,8 +70,9 @@ class DatabricksAuth(ExtensionApp):
         None,
         allow_none=True,
         help="""Client id of a custom Databricks OAuth app for user sign-in (U2M). Unset: the
-        public `databricks-cli` app, which only works when the browser reaches this server by a
-        loopback address. See docs/oauth-app.md.""",
+        public `databricks-cli` app, whose only redirect is http://localhost:8020: this server
+        listens there while a sign-in is pending when the browser is on this machine, and
+        otherwise the person pastes the address the browser ends on. See docs/oauth-app.md.""",
     ).tag(config=True)
     oauth_client_secret = Unicode(
         None,

@@ -1,4 +1,4 @@
-"""Process options through separate emulator processes: --base-path and --token-ttl."""
+"""Process options through separate emulator processes: --base-path, --public-url, --token-ttl."""
 
 from __future__ import annotations
 
@@ -101,3 +101,30 @@ def test_keep_sign_ins_carries_refresh_tokens_across_a_restart(emulator_factory,
     # Without the option, a restarted emulator knows no sign-in (the strict default).
     plain = emulator_factory(port=port)
     assert refresh(plain).status_code == 400
+
+
+def test_public_url_names_only_the_authorize_page(emulator_factory):
+    """--public-url (a deployment option for a proxy, e.g. Binder's): browsers are sent to the
+    proxied address; the issuer, token and key endpoints stay on the emulator's own address."""
+    public = "https://hub.example.test/user/me/dbx-emulator"
+    emu = emulator_factory(public_url=public + "/")
+    with http() as c:
+        doc = c.get(f"{emu.url}/oidc/.well-known/oauth-authorization-server").json()
+        account = c.get(
+            f"{emu.url}/oidc/accounts/{emu.account_id}/.well-known/oauth-authorization-server"
+        ).json()
+    assert doc["authorization_endpoint"] == public + "/oidc/v1/authorize"
+    assert (doc["issuer"], doc["token_endpoint"]) == (
+        emu.url + "/oidc",
+        emu.url + "/oidc/v1/token",
+    )
+    assert account["authorization_endpoint"] == (
+        f"{public}/oidc/accounts/{emu.account_id}/v1/authorize"
+    )
+    assert account["token_endpoint"].startswith(emu.url + "/oidc/accounts/")
+    # Reached by another name (as through the proxy), the issuer is still the loopback one:
+    # a code the browser got through the proxy is redeemed by the server over loopback.
+    other = emu.url.replace("127.0.0.1", "localhost")
+    with http() as c:
+        again = c.get(f"{other}/oidc/.well-known/oauth-authorization-server").json()
+    assert again["issuer"] == emu.url + "/oidc"

@@ -54,8 +54,17 @@ class EmulatorHandler(tornado.web.RequestHandler):
         return self.settings["emulator_base_path"]
 
     def origin(self) -> str:
-        """The URL clients used to reach us (so discovery works behind a proxy), plus base path."""
-        return f"{self.request.protocol}://{self.request.host}{self.base_path}"
+        """The URL clients used to reach us (so discovery works behind a proxy), plus base path.
+
+        With --public-url, our own loopback address instead: the browser comes through the
+        proxy (another Host) and the server over loopback, and both must meet one issuer (a code
+        is bound to the issuer that issued it)."""
+        fixed = self.settings.get("emulator_internal_origin")
+        return fixed or f"{self.request.protocol}://{self.request.host}{self.base_path}"
+
+    def browser_origin(self) -> str:
+        """Where browsers reach us: `--public-url` when a proxy serves our pages elsewhere."""
+        return self.settings.get("emulator_public_url") or self.origin()
 
     def workspace_issuer(self) -> str:
         return f"{self.origin()}/oidc"

@@ -46,11 +46,14 @@ class OidcMetadataHandler(EmulatorHandler):
             self.write_json(404, {"error_code": "NOT_FOUND", "message": "No such account."})
             return
         issuer = self.account_issuer() if account_id else self.workspace_issuer()
+        # Only the authorize page is for browsers: with --public-url (a deployment option, not
+        # Databricks behaviour) it names the proxied address; the rest stays where the caller is.
+        browser_issuer = self.browser_origin() + issuer[len(self.origin()) :]
         self.write_json(
             200,
             {
                 "issuer": issuer,
-                "authorization_endpoint": f"{issuer}/v1/authorize",
+                "authorization_endpoint": f"{browser_issuer}/v1/authorize",
                 "token_endpoint": f"{issuer}/v1/token",
                 "jwks_uri": f"{issuer}/v1/keys",
                 "response_types_supported": ["code"],
