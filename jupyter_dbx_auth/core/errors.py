@@ -95,3 +95,26 @@ class TooManyRequests(DbxAuthError):
     def __init__(self, message: str, *, hint: str | None = None, retry_after: float = 0) -> None:
         super().__init__(message, hint=hint)
         self.retry_after = retry_after
+
+
+# What each error means to an HTTP front end (the server's API, the hub token service), most
+# specific first: the first isinstance match decides. One table, so every front end answers alike.
+_HTTP_STATUS: tuple[tuple[type[DbxAuthError], int], ...] = (
+    (NotFound, 404),
+    (BadRequest, 400),  # StateRejected too
+    (TooManyRequests, 429),  # TooManyLogins, forced refreshes
+    (ConfigError, 400),
+    (LoginRequired, 409),
+    (CredentialsMissing, 409),
+    (ClientSecretRejected, 400),
+    (TransientOAuthError, 503),
+    (DiscoveryError, 502),
+    (OAuthError, 502),
+    (StoreError, 503),
+    (DbxAuthError, 400),
+)
+
+
+def http_status(exc: BaseException) -> int:
+    """The HTTP status for `exc`: a `DbxAuthError` by its kind, anything else 500."""
+    return next((code for cls, code in _HTTP_STATUS if isinstance(exc, cls)), 500)

@@ -33,21 +33,6 @@ from ..core import errors
 from ..core.errors import DbxAuthError
 from .protocol import HubAuthService, HubUser
 
-# Most specific first: the first isinstance match decides (the same codes as the server's API).
-_STATUS: tuple[tuple[type[DbxAuthError], int], ...] = (
-    (errors.NotFound, 404),
-    (errors.BadRequest, 400),  # StateRejected too
-    (errors.TooManyRequests, 429),
-    (errors.ConfigError, 400),
-    (errors.LoginRequired, 409),
-    (errors.CredentialsMissing, 409),
-    (errors.ClientSecretRejected, 400),
-    (errors.TransientOAuthError, 503),
-    (errors.DiscoveryError, 502),
-    (errors.OAuthError, 502),
-    (errors.StoreError, 503),
-)
-
 
 class InFlight:
     """Requests being answered, so a stopping service can let them finish (a refresh in progress
@@ -104,7 +89,7 @@ class _Base(HubOAuthenticated, web.RequestHandler):
         return bool(self.request.headers.get("Authorization"))
 
     def fail(self, exc: DbxAuthError) -> None:
-        status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+        status = errors.http_status(exc)  # the same codes as the server's API
         self.set_status(status)
         retry_after = getattr(exc, "retry_after", 0)
         if status == 429 and retry_after > 0:

@@ -36,30 +36,11 @@ AUTH_RESOURCE = "dbx-auth"
 #: Username of kernel-key callers (logs, audit).
 KERNEL_PRINCIPAL = "kernel"
 
-# Most specific first: the first isinstance match decides the status code.
-_STATUS: tuple[tuple[type[BaseException], int], ...] = (
-    (errors.NotFound, 404),
-    (errors.BadRequest, 400),  # StateRejected too
-    (errors.TooManyRequests, 429),  # TooManyLogins, forced refreshes
-    (errors.ConfigError, 400),
-    (errors.LoginRequired, 409),
-    (errors.CredentialsMissing, 409),
-    (errors.ClientSecretRejected, 400),
-    (errors.TransientOAuthError, 503),
-    (errors.DiscoveryError, 502),
-    (errors.OAuthError, 502),
-    (errors.StoreError, 503),
-    (errors.DbxAuthError, 400),
-)
-
 
 def status_for(exc: BaseException) -> int:
     if isinstance(exc, web.HTTPError):
         return exc.status_code
-    for cls, code in _STATUS:
-        if isinstance(exc, cls):
-            return code
-    return 500
+    return errors.http_status(exc)
 
 
 def error_reply(exc: BaseException | None, reason: str) -> dict[str, str]:
