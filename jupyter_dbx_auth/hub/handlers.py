@@ -130,7 +130,7 @@ class CallbackHandler(_Base):
         state = self.get_argument("state", None)
         error = self.get_argument("error", None)
         if error is not None:
-            self.service.cancel_login(user, state=state)
+            await self.service.decline_login(user, state=state, error=error)
             description = self.get_argument("error_description", "") or error
             self.set_status(400)
             self.finish(_page("Sign-in refused", f"Databricks said: {description}. Start again."))

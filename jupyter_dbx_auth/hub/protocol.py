@@ -70,8 +70,8 @@ class HubAuthService(Protocol):
         """Finish `user`'s sign-in (state single-use, bound to them); (connection, next URL)."""
         ...
 
-    def cancel_login(self, user: HubUser, *, state: str | None) -> None:
-        """The IdP answered with an error: burn `user`'s state so it cannot complete later."""
+    async def decline_login(self, user: HubUser, *, state: str | None, error: str) -> None:
+        """The IdP answered with `error`: burn `user`'s state so it cannot complete later."""
         ...
 
     async def status(self, user: HubUser) -> dict[str, Any]:

@@ -190,8 +190,8 @@ class HubTokenService:
             user=user.name, state=state, code=code
         )
 
-    def cancel_login(self, user: HubUser, *, state: str | None) -> None:
-        self.user_service(user.name).cancel_login(user=user.name, state=state)
+    async def decline_login(self, user: HubUser, *, state: str | None, error: str) -> None:
+        await self.user_service(user.name).decline_login(user=user.name, state=state, error=error)
 
     async def status(self, user: HubUser) -> dict[str, Any]:
         service = self.user_service(user.name)
