@@ -8,6 +8,8 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { errorFromReply, IErrorText, networkError } from './model/errors';
 import {
+  ICliLoginInfo,
+  ICliLoginReply,
   IConnection,
   IConnectionsPayload,
   ILoginReply,
@@ -20,12 +22,16 @@ import { apiUrl } from './urls';
 export class DbxApiError extends Error implements IErrorText {
   readonly status: number;
   readonly hint: string;
+  readonly error?: string;
 
   constructor(text: IErrorText) {
     super(text.message);
     this.name = 'DbxApiError';
     this.status = text.status;
     this.hint = text.hint;
+    if (text.error) {
+      this.error = text.error;
+    }
   }
 }
 
@@ -73,6 +79,22 @@ export class DbxAuthApi {
     return this.request<IConnection>(['api', 'connections', name, 'callback'], {
       method: 'POST',
       body: JSON.stringify({ url: address })
+    });
+  }
+
+  /** `GET api/connections/{name}/cli-login`: does the Databricks CLI hold a sign-in for it? */
+  cliLogin(name: string): Promise<ICliLoginInfo> {
+    return this.request<ICliLoginInfo>(['api', 'connections', name, 'cli-login']);
+  }
+
+  /**
+   * `POST api/connections/{name}/cli-login`: the server copies the CLI's sign-in and gets a first
+   * token with it → the connection's new status. `overwrite` replaces a sign-in it already holds.
+   */
+  useCliLogin(name: string, overwrite: boolean): Promise<ICliLoginReply> {
+    return this.request<ICliLoginReply>(['api', 'connections', name, 'cli-login'], {
+      method: 'POST',
+      body: JSON.stringify({ overwrite })
     });
   }
 

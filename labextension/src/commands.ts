@@ -103,7 +103,7 @@ export function addCommands(options: ICommandOptions): void {
   });
   commands.addCommand(CommandIDs.refresh, {
     label: 'Databricks: Refresh Status',
-    execute: () => model.refresh()
+    execute: () => model.refresh(true)
   });
 
   if (palette) {

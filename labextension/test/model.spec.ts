@@ -86,6 +86,15 @@ class FakeApi implements IDbxApi {
     await this.maybeFail();
     this.sps = this.sps.filter(s => s.client_id !== clientId);
   }
+  /** No Databricks CLI sign-in anywhere (test/cli.spec.ts tests that offer). */
+  cliAsked: string[] = [];
+  async cliLogin(name: string) {
+    this.cliAsked.push(name);
+    return { connection: name, available: false, source: null, note: '' };
+  }
+  async useCliLogin(name: string): Promise<never> {
+    throw new Error(`no CLI sign-in for ${name}`);
+  }
   eventsUrl() {
     return '/dbx-auth/api/events';
   }

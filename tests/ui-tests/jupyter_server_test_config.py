@@ -14,19 +14,34 @@ Connections:
 - `admin-sp`: a service principal whose secret is in this configuration (nothing to add);
 - `broken`: a misconfigured connection, shown as an error with its message and hint;
 - `public`: user sign-in with Databricks' public `databricks-cli` app (redirect
-  http://localhost:8020: handed on by this server, or pasted when it cannot listen there).
+  http://localhost:8020: handed on by this server, or pasted when it cannot listen there);
+- `cli`: the emulator workspace reached as `localhost`, so that its host (the Databricks CLI's
+  token-cache key) differs from `ws`'s: the CLI holds a live sign-in for it;
+- `cli-stale`: a second emulator workspace whose CLI sign-in the emulator has since revoked.
+
+The Databricks CLI's sign-ins are made here as `databricks auth login` makes them (its public
+app, the http://localhost:8020 redirect, the emulator's sign-in form) and written to
+`~/.databricks/token-cache.json` under a HOME of this server's own (a temporary directory: the
+server reads no one's real CLI sign-in, and kernels it starts get the same HOME).
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import importlib.util
 import json
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from jupyterlab.galata import configure_jupyter_server
 
+from jupyter_dbx_auth.core.connections import AuthMethod, Connection
+from jupyter_dbx_auth.core.oauth import OAuthEngine
 from jupyter_dbx_auth.emulator.harness import EmulatorProcess
 
 c = get_config()  # noqa: F821
@@ -77,4 +92,70 @@ c.DatabricksAuth.connections = {
     "broken": {"host": "not a url", "auth_type": "databricks-cli"},
     # Databricks' public app (its only redirect: http://localhost:8020), for the paste test.
     "public": {"host": emulator.url, "auth_type": "databricks-cli", "client_id": "databricks-cli"},
+}
+
+
+# -- Databricks CLI sign-ins ("Use my Databricks CLI sign-in") ----------------------------------
+def _load_sign_in():
+    """tests/browser.py's `sign_in` (fills the emulator's sign-in form), loaded by path: the
+    repository root is not importable from here."""
+    spec = importlib.util.spec_from_file_location("_dbx_browser", HERE.parent / "browser.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.sign_in
+
+
+def databricks_auth_login(host: str, user: dict) -> dict:
+    """What `databricks auth login --host HOST` leaves in its token cache: one entry."""
+    sign_in = _load_sign_in()
+
+    async def login():
+        engine = OAuthEngine()
+        try:
+            cli = Connection(name="cli", host=host, method=AuthMethod.USER)  # databricks-cli app
+            url, pending = await engine.begin_login(cli, "http://localhost:8020")
+            location = await asyncio.to_thread(sign_in, url, user["username"], user["password"])
+            code = parse_qs(urlsplit(location).query)["code"][0]
+            return await engine.exchange_code(cli, pending, code)
+        finally:
+            await engine.aclose()
+
+    # The config file runs before the server's event loop exists; a thread keeps it that way.
+    with ThreadPoolExecutor(1) as pool:
+        tokens = pool.submit(asyncio.run, login()).result()
+    expiry = datetime.fromtimestamp(tokens.expires_at or 0, timezone.utc)
+    return {
+        "access_token": tokens.access_token.reveal(),
+        "token_type": "Bearer",
+        "refresh_token": tokens.refresh_token.reveal(),
+        "expiry": expiry.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def write_token_cache(home: Path, tokens: dict) -> None:
+    """`~/.databricks/token-cache.json` as the CLI writes it (0600 in a 0700 directory)."""
+    folder = home / ".databricks"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / "token-cache.json"
+    path.write_text(json.dumps({"version": 1, "tokens": tokens}))
+    path.chmod(0o600)
+
+
+HOME = Path(tempfile.mkdtemp(prefix="dbx-ui-home-"))
+os.environ["HOME"] = str(HOME)  # Path.home(): where the server looks for the CLI's sign-ins
+alice = emulator.config["users"][0]
+CLI_HOST = emulator.url.replace("127.0.0.1", "localhost")
+# A second workspace for the sign-in the emulator refuses: made, then revoked there (as when the
+# CLI's copy was used up by a single-use refresh, or the sign-in was revoked by an admin).
+stale_emulator = EmulatorProcess().start()
+atexit.register(stale_emulator.stop)
+stale_login = databricks_auth_login(stale_emulator.url, alice)
+stale_emulator.revoke(alice["username"])
+write_token_cache(
+    HOME, {CLI_HOST: databricks_auth_login(CLI_HOST, alice), stale_emulator.url: stale_login}
+)
+c.DatabricksAuth.connections = {
+    **c.DatabricksAuth.connections,
+    "cli": {"host": CLI_HOST, "auth_type": "databricks-cli"},
+    "cli-stale": {"host": stale_emulator.url, "auth_type": "databricks-cli"},
 }

@@ -5,6 +5,7 @@ import { principalsOf } from '../model/events';
 import { DbxAuthModel } from '../model/model';
 import { describe, describeProblem, StatusKind } from '../model/status';
 import { IConnection, IProblem } from '../model/types';
+import { CliButton, CliSignIn } from './CliSignIn';
 import { PasteField } from './PasteField';
 import { ServicePrincipals } from './ServicePrincipals';
 import { StatusLine } from './StatusLine';
@@ -52,6 +53,7 @@ export function ConnectionCard(props: IConnectionCardProps): JSX.Element {
         </ul>
       )}
       <PasteField model={model} name={conn.name} />
+      <CliSignIn model={model} connection={conn} />
       <div className="jp-DbxAuth-actions">
         {actions.login && (
           <button
@@ -62,6 +64,7 @@ export function ConnectionCard(props: IConnectionCardProps): JSX.Element {
             Log in
           </button>
         )}
+        <CliButton model={model} connection={conn} />
         {actions.cancel && (
           <button
             className="jp-mod-styled"

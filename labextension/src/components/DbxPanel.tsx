@@ -53,7 +53,7 @@ export function Panel(props: IPanelProps): JSX.Element {
         <button
           className="jp-DbxAuth-refresh jp-mod-styled"
           title="Ask the server for the status again"
-          onClick={() => void model.refresh()}
+          onClick={() => void model.refresh(true)}
         >
           Refresh
         </button>

@@ -7,6 +7,8 @@ export interface IErrorText {
   status: number;
   message: string;
   hint: string;
+  /** The server's name for the kind of error (`LoginRequired`, ...), when it sent one. */
+  error?: string;
 }
 
 /** The error shown for an HTTP reply `status` whose body is `body`. */
@@ -14,9 +16,13 @@ export function errorFromReply(status: number, body: string): IErrorText {
   try {
     const parsed: unknown = JSON.parse(body);
     if (parsed && typeof parsed === 'object') {
-      const { message, hint } = parsed as { message?: unknown; hint?: unknown };
+      const { message, hint, error } = parsed as Record<string, unknown>;
       if (typeof message === 'string' && message) {
-        return { status, message, hint: typeof hint === 'string' ? hint : '' };
+        const text: IErrorText = { status, message, hint: typeof hint === 'string' ? hint : '' };
+        if (typeof error === 'string' && error) {
+          text.error = error;
+        }
+        return text;
       }
     }
   } catch {

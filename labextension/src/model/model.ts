@@ -1,11 +1,13 @@
 /**
  * The panel's model: the state reducer fed by the server (listing, `api/events`, the callback
- * page's message), and the actions (log in, log out, add and delete service principals).
+ * page's message), and the actions (log in, log out, add and delete service principals, use the
+ * Databricks CLI's sign-in: `cli`).
  * No view code here; views listen to `changed`. Nothing here keeps a token or a secret.
  */
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { CliSignIns, ICliApi } from './cli';
 import { IErrorText } from './errors';
 import { cleanSignIn, DbxEvent, EMPTY_STATE, IDbxState, reduce } from './events';
 import { LiveUpdates, LOGIN_MESSAGE } from './live';
@@ -20,7 +22,7 @@ import {
 } from './types';
 
 /** What the model needs of the server (implemented by `DbxAuthApi`; faked in tests). */
-export interface IDbxApi {
+export interface IDbxApi extends ICliApi {
   connections(): Promise<IConnectionsPayload>;
   login(name: string): Promise<ILoginReply>;
   logout(name: string): Promise<IConnection>;
@@ -71,6 +73,16 @@ export class DbxAuthModel implements IDisposable {
     this._live = options.live ?? typeof EventSource !== 'undefined';
     this._windowPollMs = options.windowPollMs ?? 500;
     this._windowGraceMs = options.windowGraceMs ?? 1500;
+    this._cli = new CliSignIns(this._api, {
+      status: connection => this.dispatch({ type: 'status', connection }),
+      changed: () => this._changed.emit(),
+      done: (message, hint) => this.setNotice({ kind: 'info', message, hint })
+    });
+  }
+
+  /** "Use my Databricks CLI sign-in" on each user connection's card. */
+  get cli(): CliSignIns {
+    return this._cli;
   }
 
   get state(): IDbxState {
@@ -98,6 +110,14 @@ export class DbxAuthModel implements IDisposable {
     this._state = reduce(this._state, event);
     if (event.type === 'status' && event.connection.status !== 'login_pending') {
       this._forgetSignIn(event.connection.name); // that sign-in ended, one way or another
+    }
+    if (event.type === 'status') {
+      const conn = this._state.connections.find(c => c.name === event.connection.name);
+      if (conn) {
+        this._cli.statusChanged(conn);
+      }
+    } else if (event.type === 'snapshot') {
+      void this._cli.check(this._state.connections); // connections not asked about yet
     }
     this._changed.emit();
   }
@@ -193,8 +213,11 @@ export class DbxAuthModel implements IDisposable {
     }, ms);
   }
 
-  /** Connections and service principals from the server. */
-  async refresh(): Promise<void> {
+  /**
+   * Connections and service principals from the server. `recheck` (the Refresh button, the
+   * command): also ask again whether the Databricks CLI holds a sign-in for each connection.
+   */
+  async refresh(recheck = false): Promise<void> {
     try {
       const [payload, sps] = await Promise.all([
         this._api.connections(),
@@ -202,6 +225,7 @@ export class DbxAuthModel implements IDisposable {
       ]);
       this._state = reduce(this._state, { type: 'snapshot', payload });
       this._state = reduce(this._state, { type: 'service-principals', servicePrincipals: sps });
+      void this._cli.check(this._state.connections, recheck);
       if (this._notice?.kind === 'error' && this._refreshFailed) {
         this._notice = null;
       }
@@ -419,6 +443,7 @@ export class DbxAuthModel implements IDisposable {
   }
 
   private _api: IDbxApi;
+  private _cli: CliSignIns;
   private _openWindow: (url: string) => Window | null;
   private _live: boolean;
   private _state: IDbxState = EMPTY_STATE;

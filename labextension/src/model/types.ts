@@ -110,3 +110,22 @@ export interface INewServicePrincipal {
   /** An ISO date (`2027-01-31`) or empty. */
   expires_at: string;
 }
+
+/**
+ * `GET api/connections/{name}/cli-login`: whether the Databricks CLI (`databricks auth login`)
+ * holds a sign-in for the connection's host, and where (never a token).
+ */
+export interface ICliLoginInfo {
+  connection: string;
+  available: boolean;
+  /** Where it is: `token-cache.json (<cache key>)` or `keyring (<cache key>)`; null if none. */
+  source: string | null;
+  /** What using it means for the CLI (single-use refresh tokens): said before and after. */
+  note: string;
+}
+
+/** `POST api/connections/{name}/cli-login`: the connection's status after the import. */
+export interface ICliLoginReply extends IConnection {
+  imported_from: string;
+  note: string;
+}
