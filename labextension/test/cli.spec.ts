@@ -8,11 +8,18 @@ import {
 } from '../src/model/cli';
 import { errorFromReply } from '../src/model/errors';
 import { DbxAuthModel, IDbxApi } from '../src/model/model';
-import { ICliLoginInfo, ICliLoginReply, IConnection, IConnectionsPayload } from '../src/model/types';
+import {
+  ICliLoginInfo,
+  ICliLoginReply,
+  IConnection,
+  IConnectionsPayload
+} from '../src/model/types';
 import { conn } from './fixtures';
 
 const NOTE =
-  "Jupyter now refreshes this sign-in itself. Where Databricks issues single-use refresh tokens, Jupyter's first refresh invalidates the CLI's copy: run `databricks auth login` again before using the CLI for this workspace.";
+  'Jupyter now refreshes this sign-in itself. Where Databricks issues single-use refresh ' +
+  "tokens, Jupyter's first refresh invalidates the CLI's copy: run `databricks auth login` " +
+  'again before using the CLI for this workspace.';
 const FOUND: ICliLoginInfo = {
   connection: 'ws',
   available: true,
@@ -90,7 +97,10 @@ describe('cliError', () => {
   it('says how to replace a sign-in made meanwhile, and keeps other hints', () => {
     const taken = errorFromReply(
       409,
-      '{"message": "Nothing imported for ws: already signed in; not overwritten.", "hint": "Send {\\"overwrite\\": true}."}'
+      JSON.stringify({
+        message: 'Nothing imported for ws: already signed in; not overwritten.',
+        hint: 'Send {"overwrite": true} to replace the current sign-in.'
+      })
     );
     expect(cliError(taken, conn()).hint).toBe(
       `Press ${CLI_BUTTON_TEXT} again to replace the current sign-in.`
@@ -174,7 +184,8 @@ async function setup() {
   made.push(model);
   await model.refresh();
   await flush();
-  return { api, model, card: (name: string) => model.state.connections.find(c => c.name === name)! };
+  const card = (name: string) => model.state.connections.find(c => c.name === name)!;
+  return { api, model, card };
 }
 
 const flush = () => new Promise(resolve => setTimeout(resolve, 0));
@@ -190,7 +201,7 @@ async function answer(api: Api): Promise<void> {
 }
 
 describe('the model: "Use my Databricks CLI sign-in"', () => {
-  it('asks once per user connection, again only on an explicit refresh, never for others', async () => {
+  it('asks once per user connection, again on an explicit refresh, never others', async () => {
     const { api, model, card } = await setup();
     expect(api.asked.sort()).toEqual(['cli', 'ws']);
     expect(model.cli.offer(card('cli'))?.step).toBe('idle');
@@ -209,7 +220,8 @@ describe('the model: "Use my Databricks CLI sign-in"', () => {
     expect(model.cli.offer(card('ws'))?.source).toBe('keyring (x)');
 
     // A connection first listed later is asked about then.
-    api.payload = { ...api.payload, connections: [...api.payload.connections, conn({ name: 'new' })] };
+    const connections = [...api.payload.connections, conn({ name: 'new' })];
+    api.payload = { ...api.payload, connections };
     model.dispatch({ type: 'snapshot', payload: api.payload });
     await flush();
     expect(api.asked.slice(4)).toEqual(['new']);
@@ -240,9 +252,12 @@ describe('the model: "Use my Databricks CLI sign-in"', () => {
 
   it('replaces a sign-in only after the confirm that says so (overwrite)', async () => {
     const { api, model, card } = await setup();
-    model.dispatch({ type: 'status', connection: conn({ name: 'cli', status: 'ok', identity: 'bob@x' }) });
+    const signedIn = conn({ name: 'cli', status: 'ok', identity: 'bob@x' });
+    model.dispatch({ type: 'status', connection: signedIn });
     model.cli.start('cli');
-    expect(model.cli.offer(card('cli'))?.question).toContain('replaces your current sign-in as bob@x');
+    expect(model.cli.offer(card('cli'))?.question).toContain(
+      'replaces your current sign-in as bob@x'
+    );
     const done = model.cli.confirm(card('cli'));
     await answer(api);
     await done;
@@ -267,7 +282,9 @@ describe('the model: "Use my Databricks CLI sign-in"', () => {
     expect(await done).toBe(false);
     expect(card('cli').status).toBe('login_required');
     expect(model.notice).toBeNull();
-    expect(model.cli.error('cli')?.message).toBe('refresh token request was refused (invalid_grant).');
+    expect(model.cli.error('cli')?.message).toBe(
+      'refresh token request was refused (invalid_grant).'
+    );
     expect(model.cli.error('cli')?.hint).toMatch(/^Databricks refused the CLI's sign-in/);
     // Offered again (after a new `databricks auth login`), replacing the dead sign-in.
     expect(model.cli.offer(card('cli'))).toMatchObject({ step: 'idle', replaces: 'expired' });
@@ -296,7 +313,8 @@ describe('the model: "Use my Databricks CLI sign-in"', () => {
   it('a CLI sign-in gone meanwhile (404): the error, then no more button', async () => {
     const { api, model, card } = await setup();
     api.cli.delete('cli');
-    api.next = Object.assign(new Error('Nothing imported for cli: no Databricks CLI login found.'), {
+    const gone = new Error('Nothing imported for cli: no Databricks CLI login found.');
+    api.next = Object.assign(gone, {
       status: 404,
       hint: 'Run `databricks auth login --host h` first, or sign in here.'
     });

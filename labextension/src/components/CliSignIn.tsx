@@ -15,7 +15,12 @@ function withCode(text: string): React.ReactNode[] {
 }
 
 /** The button, in the card's actions, when the CLI holds a sign-in for this host. */
-export function CliButton(props: { model: DbxAuthModel; connection: IConnection }): JSX.Element | null {
+export interface ICliProps {
+  model: DbxAuthModel;
+  connection: IConnection;
+}
+
+export function CliButton(props: ICliProps): JSX.Element | null {
   const { model, connection: conn } = props;
   const offer = model.cli.offer(conn);
   if (!offer || offer.step !== 'idle') {
@@ -33,7 +38,7 @@ export function CliButton(props: { model: DbxAuthModel; connection: IConnection 
 }
 
 /** The confirm step (question, note, Confirm / Cancel) and the last error. */
-export function CliSignIn(props: { model: DbxAuthModel; connection: IConnection }): JSX.Element | null {
+export function CliSignIn(props: ICliProps): JSX.Element | null {
   const { model, connection: conn } = props;
   const offer = model.cli.offer(conn);
   const error = model.cli.error(conn.name);

@@ -221,7 +221,8 @@ export class CliSignIns {
 
   /** A status from the server: a connection signed in (any way) has no CLI error to show. */
   statusChanged(conn: IConnection): void {
-    if (this._errors.has(conn.name) && kindOf(conn) === 'ok' && this._step.get(conn.name) !== 'busy') {
+    const busy = this._step.get(conn.name) === 'busy';
+    if (kindOf(conn) === 'ok' && !busy) {
       this._errors.delete(conn.name);
     }
   }
