@@ -4,7 +4,8 @@ import {
   cliOffer,
   cliQuestion,
   DEFAULT_CLI_NOTE,
-  replacesOf
+  replacesOf,
+  sourceText
 } from '../src/model/cli';
 import { errorFromReply } from '../src/model/errors';
 import { DbxAuthModel, IDbxApi } from '../src/model/model';
@@ -35,8 +36,7 @@ describe('cliOffer', () => {
       replaces: 'nothing',
       source: FOUND.source,
       question:
-        'Sign ws in with your Databricks CLI sign-in ' +
-        '(token-cache.json (https://adb-1.cloud.databricks.com))?',
+        'Sign ws in with your Databricks CLI sign-in (from ~/.databricks/token-cache.json)?',
       note: NOTE
     });
   });
@@ -66,6 +66,16 @@ describe('cliOffer', () => {
     expect(cliQuestion(conn({ status: 'login_required' }), 'expired', '')).toBe(
       'Sign ws in with your Databricks CLI sign-in? It replaces the sign-in that expired.'
     );
+  });
+
+  it('names where the CLI keeps it, and the entry when it is not the host', () => {
+    const ws = conn();
+    expect(sourceText('keyring (https://adb-1.cloud.databricks.com/)', ws)).toBe('the OS keyring');
+    expect(sourceText('token-cache.json (DEFAULT)', ws)).toBe(
+      '~/.databricks/token-cache.json, entry DEFAULT'
+    );
+    expect(sourceText('somewhere new', ws)).toBe('somewhere new');
+    expect(cliQuestion(ws, 'nothing', '')).toBe('Sign ws in with your Databricks CLI sign-in?');
   });
 
   it("falls back to the server's words when a server sends no note", () => {

@@ -85,6 +85,9 @@ export function CliSignIn(props: ICliProps): JSX.Element | null {
       )}
       {error && (
         <div className="jp-DbxAuth-cliError" role="alert">
+          <div className="jp-DbxAuth-cliErrorTitle">
+            Could not use your Databricks CLI sign-in for {conn.name}.
+          </div>
           <div className="jp-DbxAuth-cliErrorMessage">{error.message}</div>
           {error.hint && <div className="jp-DbxAuth-cliErrorHint">{withCode(error.hint)}</div>}
           <button

@@ -64,9 +64,30 @@ export function replacesOf(conn: IConnection): CliReplaces {
   }
 }
 
+const STORES: Record<string, string> = {
+  'token-cache.json': '~/.databricks/token-cache.json',
+  keyring: 'the OS keyring'
+};
+
+/**
+ * Where the server found it, in words: the server says `token-cache.json (<cache key>)`; the key
+ * is worth saying only when it is not the card's host (a profile name, an account login).
+ */
+export function sourceText(source: string, conn: IConnection): string {
+  const match = /^(\S+) \((.*)\)$/.exec(source);
+  if (!match) {
+    return source;
+  }
+  const [, store, key] = match;
+  const where = STORES[store] ?? store;
+  return key && key.replace(/\/+$/, '') !== conn.host.replace(/\/+$/, '')
+    ? `${where}, entry ${key}`
+    : where;
+}
+
 /** The question of the confirm step. */
 export function cliQuestion(conn: IConnection, replaces: CliReplaces, source: string): string {
-  const from = source ? ` (${source})` : '';
+  const from = source ? ` (from ${sourceText(source, conn)})` : '';
   const ask = `Sign ${conn.name} in with your Databricks CLI sign-in${from}?`;
   if (replaces === 'expired') {
     return `${ask} It replaces the sign-in that expired.`;

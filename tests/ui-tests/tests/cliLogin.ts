@@ -48,8 +48,8 @@ export function cliLoginTests(): void {
     await cliButton(cli).click();
     const step = confirmStep(cli);
     await expect(step).toBeVisible();
-    await expect(step.locator('.jp-DbxAuth-cliQuestion')).toContainText(
-      'Sign cli in with your Databricks CLI sign-in (token-cache.json (http://localhost:'
+    await expect(step.locator('.jp-DbxAuth-cliQuestion')).toHaveText(
+      'Sign cli in with your Databricks CLI sign-in (from ~/.databricks/token-cache.json)?'
     );
     // Said plainly before anything happens: the CLI will need a new `databricks auth login`.
     const note = step.locator('.jp-DbxAuth-cliNote');
@@ -104,6 +104,7 @@ export function cliLoginTests(): void {
 
     const error = stale.locator('.jp-DbxAuth-cliError');
     await expect(error).toHaveAttribute('role', 'alert');
+    await expect(error).toContainText('Could not use your Databricks CLI sign-in for cli-stale.');
     await expect(error.locator('.jp-DbxAuth-cliErrorMessage')).toContainText('refused');
     await expect(error.locator('.jp-DbxAuth-cliErrorHint')).toContainText(
       "Databricks refused the CLI's sign-in"
