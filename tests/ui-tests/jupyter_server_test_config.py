@@ -32,6 +32,7 @@ import atexit
 import importlib.util
 import json
 import os
+import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -136,13 +137,14 @@ def write_token_cache(home: Path, tokens: dict) -> None:
     """`~/.databricks/token-cache.json` as the CLI writes it (0600 in a 0700 directory)."""
     folder = home / ".databricks"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = folder / "token-cache.json"
-    path.write_text(json.dumps({"version": 1, "tokens": tokens}))
-    path.chmod(0o600)
+    fd = os.open(folder / "token-cache.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"version": 1, "tokens": tokens}, f)
 
 
 HOME = Path(tempfile.mkdtemp(prefix="dbx-ui-home-"))
 os.environ["HOME"] = str(HOME)  # Path.home(): where the server looks for the CLI's sign-ins
+atexit.register(shutil.rmtree, HOME, ignore_errors=True)
 alice = emulator.config["users"][0]
 CLI_HOST = emulator.url.replace("127.0.0.1", "localhost")
 # A second workspace for the sign-in the emulator refuses: made, then revoked there (as when the
