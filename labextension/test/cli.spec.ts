@@ -61,7 +61,10 @@ describe('cliOffer', () => {
     expect(replacesOf(conn({ status: 'ok', warnings: ['soon'] }))).toBe('current');
     const signedIn = conn({ status: 'ok', identity: 'ada@example.com' });
     expect(cliOffer(signedIn, FOUND, 'confirm')?.question).toMatch(
-      /\? It replaces your current sign-in as ada@example\.com\.$/
+      new RegExp(
+        "\\? It replaces your current sign-in as ada@example\\.com; should Databricks refuse " +
+          "the CLI's, you will need to log in again\\.$"
+      )
     );
     expect(cliQuestion(conn({ status: 'login_required' }), 'expired', '')).toBe(
       'Sign ws in with your Databricks CLI sign-in? It replaces the sign-in that expired.'

@@ -8,11 +8,8 @@ import * as React from 'react';
 import { CLI_BUSY_TEXT, CLI_BUTTON_TEXT, CLI_CONFIRM_TEXT } from '../model/cli';
 import { DbxAuthModel } from '../model/model';
 import { IConnection } from '../model/types';
+import { withCode } from './text';
 
-/** `databricks auth login` in the server's words as code. */
-function withCode(text: string): React.ReactNode[] {
-  return text.split('`').map((part, i) => (i % 2 ? <code key={i}>{part}</code> : part));
-}
 
 /** The button, in the card's actions, when the CLI holds a sign-in for this host. */
 export interface ICliProps {

@@ -6,6 +6,7 @@ import { DbxAuthModel } from '../model/model';
 import { databricksIcon } from '../icons';
 import { ConnectionCard, ProblemCard } from './ConnectionCard';
 import { useModel, useNow } from './hooks';
+import { withCode } from './text';
 
 export interface IPanelProps {
   model: DbxAuthModel;
@@ -23,7 +24,7 @@ function Notice(props: { model: DbxAuthModel }): JSX.Element | null {
       role={notice.kind === 'error' ? 'alert' : 'status'}
     >
       <div className="jp-DbxAuth-noticeText">{notice.message}</div>
-      {notice.hint && <div className="jp-DbxAuth-hint">{notice.hint}</div>}
+      {notice.hint && <div className="jp-DbxAuth-hint">{withCode(notice.hint)}</div>}
       <button
         className="jp-DbxAuth-dismiss"
         aria-label="Dismiss"

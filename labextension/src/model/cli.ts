@@ -93,8 +93,12 @@ export function cliQuestion(conn: IConnection, replaces: CliReplaces, source: st
     return `${ask} It replaces the sign-in that expired.`;
   }
   if (replaces === 'current') {
+    // The server keeps the CLI's sign-in even when Databricks then refuses it: say so.
     const who = conn.identity ? ` as ${conn.identity}` : '';
-    return `${ask} It replaces your current sign-in${who}.`;
+    return (
+      `${ask} It replaces your current sign-in${who}; ` +
+      'should Databricks refuse the CLI\'s, you will need to log in again.'
+    );
   }
   return ask;
 }
