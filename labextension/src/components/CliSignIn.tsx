@@ -5,18 +5,17 @@
  */
 import * as React from 'react';
 
-import { CLI_BUSY_TEXT, CLI_BUTTON_TEXT, CLI_CONFIRM_TEXT } from '../model/cli';
+import { CLI_BUSY_TEXT, CLI_BUTTON_TEXT, CLI_CONFIRM_TEXT, sourceText } from '../model/cli';
 import { DbxAuthModel } from '../model/model';
 import { IConnection } from '../model/types';
 import { withCode } from './text';
 
-
-/** The button, in the card's actions, when the CLI holds a sign-in for this host. */
 export interface ICliProps {
   model: DbxAuthModel;
   connection: IConnection;
 }
 
+/** The button, in the card's actions, when the CLI holds a sign-in for this host. */
 export function CliButton(props: ICliProps): JSX.Element | null {
   const { model, connection: conn } = props;
   const offer = model.cli.offer(conn);
@@ -26,7 +25,7 @@ export function CliButton(props: ICliProps): JSX.Element | null {
   return (
     <button
       className="jp-mod-styled jp-DbxAuth-cliButton"
-      title={`The sign-in of \`databricks auth login\` on this server: ${offer.source}`}
+      title={`Your \`databricks auth login\`, found in ${sourceText(offer.source, conn)}`}
       onClick={() => model.cli.start(conn.name)}
     >
       {CLI_BUTTON_TEXT}
