@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,9 @@ class ImportResult:
     imported: bool
     reason: str  # for people: where it came from, or why nothing was imported
     source: str | None = None
+    #: Our sign-in the import replaced (`overwrite`), so that `restore_replaced` can put it back
+    #: when Databricks refuses the CLI's token. Holds a refresh token: never shown or logged.
+    replaced: StoreRecord | None = field(default=None, repr=False)
 
 
 def default_token_cache_path() -> Path:
@@ -228,10 +231,28 @@ def import_cli_login(
     if account_id:
         record["account_id"] = account_id
     with store.lock(NAMESPACE, connection):
-        if not overwrite and store.get(NAMESPACE, connection) is not None:
+        replaced = store.get(NAMESPACE, connection)
+        if not overwrite and replaced is not None:
             return ImportResult(connection, False, "already signed in; not overwritten")
         store.put(NAMESPACE, connection, record)
     if audit is not None:
         audit.record("secret_added", connection, detail={"imported_from": source})
     log.info("Imported the Databricks CLI login for %r from %s.", connection, source)
-    return ImportResult(connection, True, f"imported from {source}", login.source)
+    return ImportResult(connection, True, f"imported from {source}", login.source, replaced)
+
+
+def restore_replaced(store: SecretStore, result: ImportResult) -> bool:
+    """After Databricks refused an imported token: put back the sign-in the import replaced.
+
+    Only when the record is gone (the broker deletes a refresh token Databricks refused, under the
+    same lock): a record there now is a newer sign-in, and a refresh token of ours that was
+    replaced is only put back into an empty place. True when something was restored.
+    """
+    if result.replaced is None:
+        return False
+    with store.lock(NAMESPACE, result.connection):
+        if store.get(NAMESPACE, result.connection) is not None:
+            return False
+        store.put(NAMESPACE, result.connection, result.replaced)
+    log.info("Restored the sign-in of %r that a refused CLI import replaced.", result.connection)
+    return True

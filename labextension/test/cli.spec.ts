@@ -62,8 +62,8 @@ describe('cliOffer', () => {
     const signedIn = conn({ status: 'ok', identity: 'ada@example.com' });
     expect(cliOffer(signedIn, FOUND, 'confirm')?.question).toMatch(
       new RegExp(
-        "\\? It replaces your current sign-in as ada@example\\.com; should Databricks refuse " +
-          "the CLI's, you will need to log in again\\.$"
+        "\\? It replaces your current sign-in as ada@example\\.com, which is kept should " +
+          "Databricks refuse the CLI's\\.$"
       )
     );
     expect(cliQuestion(conn({ status: 'login_required' }), 'expired', '')).toBe(
@@ -104,6 +104,22 @@ describe('cliError', () => {
       "Databricks refused the CLI's sign-in (used up, revoked or expired). Run " +
         '`databricks auth login --host https://adb-1.cloud.databricks.com` again and then use ' +
         'it here, or press Log in.'
+    );
+  });
+
+  it('says the previous sign-in is kept when the server put it back', () => {
+    const refused = errorFromReply(
+      409,
+      JSON.stringify({
+        message: "Databricks refused the Databricks CLI's sign-in for ws: refused.",
+        hint: 'Run `databricks auth login --host h` again. Your previous sign-in is kept.',
+        error: 'LoginRequired'
+      })
+    );
+    expect(cliError(refused, conn()).hint).toBe(
+      "Databricks refused the CLI's sign-in (used up, revoked or expired). Run " +
+        '`databricks auth login --host https://adb-1.cloud.databricks.com` again and then use ' +
+        'it here. Your previous sign-in is kept.'
     );
   });
 

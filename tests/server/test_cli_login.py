@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from server_helpers import scim_me
+from server_helpers import login, scim_me
 
 from jupyter_dbx_auth.core.connections import AuthMethod, Connection
 from jupyter_dbx_auth.core.oauth import OAuthEngine
@@ -103,3 +103,46 @@ async def test_dbx_login_from_cli_in_a_kernel(emulator, cli_cache, dbx_app, serv
         InteractiveShell.clear_instance()
     assert f"ws: signed in as {ALICE}" in text and "databricks auth login" in text, text
     assert cli_cache[1] not in text
+
+
+async def test_a_refused_cli_sign_in_loses_nothing(browser, emulator, kernel_client):
+    """The CLI's refresh token is refused by Databricks (revoked, or used up by the CLI): the
+    import says so in words, and the sign-in it was to replace is still there and still works."""
+    await login(browser, emulator, "ws", "bob@example.com")
+    path = Path.home() / ".databricks" / "token-cache.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dead = "not-a-refresh-token-databricks-issued"
+    entry = {"access_token": "x", "token_type": "Bearer", "refresh_token": dead, "expiry": ""}
+    path.write_text(json.dumps({"version": 1, "tokens": {emulator.url: entry}}))
+
+    r = await browser.post("dbx-auth/api/connections/ws/cli-login", {"overwrite": True})
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["error"] == "LoginRequired"
+    assert body["message"].startswith("Databricks refused the Databricks CLI's sign-in for ws")
+    assert "databricks auth login --host" in body["hint"]
+    assert "Your previous sign-in is kept." in body["hint"]
+    assert dead not in r.text
+
+    listed = {
+        c["name"]: c for c in (await browser.get("dbx-auth/api/connections")).json()["connections"]
+    }
+    assert listed["ws"]["status"] == "ok" and listed["ws"]["identity"] == "bob@example.com"
+    r = await kernel_client.get("dbx-auth/api/token", params={"connection": "ws"})
+    assert r.status_code == 200, r.text
+    me = await scim_me(emulator.url, r.json()["access_token"])
+    assert me.json()["userName"] == "bob@example.com"
+
+
+async def test_a_refused_cli_sign_in_on_a_signed_out_connection(browser, emulator):
+    path = Path.home() / ".databricks" / "token-cache.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {"access_token": "x", "token_type": "Bearer", "refresh_token": "dead", "expiry": ""}
+    path.write_text(json.dumps({"version": 1, "tokens": {emulator.url: entry}}))
+    r = await browser.post("dbx-auth/api/connections/ws/cli-login")
+    assert r.status_code == 409, r.text
+    assert "previous sign-in" not in r.json()["hint"]
+    listed = {
+        c["name"]: c for c in (await browser.get("dbx-auth/api/connections")).json()["connections"]
+    }
+    assert listed["ws"]["status"] != "ok"

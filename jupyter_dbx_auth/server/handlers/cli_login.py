@@ -11,13 +11,15 @@ Auth: Jupyter (writes with XSRF) or the kernel key (`%dbx_login NAME --from-cli`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...core.cli_import import find_cli_login, import_cli_login
+from ...core.cli_import import find_cli_login, import_cli_login, restore_replaced
 from ...core.connections import AuthMethod, Connection
+from ...core.errors import DbxAuthError, LoginRequired
 from .base import ApiError, DbxAuthAPIHandler
 
 #: Said with every answer: a refresh makes the CLI's copy useless when tokens are single-use.
@@ -85,7 +87,26 @@ class CliLoginHandler(DbxAuthAPIHandler):
             )
         service.broker.forget(conn)  # the next token comes from the imported refresh token
         service.identities.forget(conn.name)
-        await service.token(conn)  # refreshes now (a failure is a 4xx with what to do)
+        try:
+            await service.token(conn)  # refreshes now (a failure is a 4xx with what to do)
+        except LoginRequired as exc:
+            # Databricks refused the CLI's refresh token (the broker has dropped it): the sign-in
+            # this import replaced, if any, is put back, so a refused import loses nothing.
+            kept = await asyncio.to_thread(restore_replaced, service.store, result)
+            service.broker.forget(conn)
+            if kept:  # a token from it sets the status back to what is true (signed in)
+                with contextlib.suppress(DbxAuthError):
+                    await service.token(conn)
+            status = await service.connection_status(conn)
+            service.events.publish({"type": "status", **status})
+            raise LoginRequired(
+                f"Databricks refused the Databricks CLI's sign-in for {conn.name}: {exc.message}",
+                error=exc.error,
+                hint=(
+                    f"Run `databricks auth login --host {conn.host}` again and use it, or sign "
+                    "in here. " + ("Your previous sign-in is kept." if kept else "")
+                ).strip(),
+            ) from None
         status = await service.connection_status(conn)  # any store read off the event loop
         service.events.publish({"type": "status", **status})
         self.write_json({**status, "imported_from": result.reason, "note": NOTE})

@@ -93,11 +93,11 @@ export function cliQuestion(conn: IConnection, replaces: CliReplaces, source: st
     return `${ask} It replaces the sign-in that expired.`;
   }
   if (replaces === 'current') {
-    // The server keeps the CLI's sign-in even when Databricks then refuses it: say so.
+    // The server puts the current sign-in back when Databricks refuses the CLI's: say so.
     const who = conn.identity ? ` as ${conn.identity}` : '';
     return (
-      `${ask} It replaces your current sign-in${who}; ` +
-      'should Databricks refuse the CLI\'s, you will need to log in again.'
+      `${ask} It replaces your current sign-in${who}, ` +
+      'which is kept should Databricks refuse the CLI\'s.'
     );
   }
   return ask;
@@ -143,9 +143,12 @@ export function cliError(error: unknown, conn: IConnection | undefined): ICliErr
   let hint = typeof e.hint === 'string' ? e.hint : '';
   if (e.error === 'LoginRequired') {
     const host = conn?.host ? ` --host ${conn.host}` : '';
+    // The server says when it put back the sign-in the import was to replace.
+    const kept = hint.includes('previous sign-in is kept');
     hint =
       "Databricks refused the CLI's sign-in (used up, revoked or expired). Run " +
-      `\`databricks auth login${host}\` again and then use it here, or press Log in.`;
+      `\`databricks auth login${host}\` again and then use it here` +
+      (kept ? '. Your previous sign-in is kept.' : ', or press Log in.');
   } else if (e.status === 409) {
     // Signed in meanwhile (another tab, a notebook): the card now shows that sign-in.
     hint = `Press ${CLI_BUTTON_TEXT} again to replace the current sign-in.`;
