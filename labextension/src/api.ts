@@ -16,7 +16,7 @@ import {
   INewServicePrincipal,
   IServicePrincipal
 } from './model/types';
-import { apiUrl } from './urls';
+import { apiUrl, eventsUrlOf } from './urls';
 
 /** A failed request, with the server's message and hint. */
 export class DbxApiError extends Error implements IErrorText {
@@ -128,11 +128,17 @@ export class DbxAuthApi {
     await this.request<null>(['api', 'service-principals'], { method: 'DELETE' }, query);
   }
 
-  /** The `api/events` stream URL, with the token when JupyterLab appends it to sockets too. */
+  /**
+   * The `api/events` stream URL, with the token when JupyterLab appends it to sockets too, and
+   * the `_xsrf` cookie's value: an EventSource cannot send headers, and a JupyterHub single-user
+   * server refuses a cookie-authenticated GET to an API without it (JupyterHub >= 4.1).
+   */
   eventsUrl(): string {
-    const url = apiUrl(this.settings.baseUrl, 'api', 'events');
-    const { token, appendToken } = this.settings;
-    return appendToken && token ? `${url}?token=${encodeURIComponent(token)}` : url;
+    return eventsUrlOf(
+      apiUrl(this.settings.baseUrl, 'api', 'events'),
+      this.settings.appendToken ? this.settings.token : '',
+      typeof document === 'undefined' ? '' : document.cookie
+    );
   }
 
   private async request<T>(segments: string[], init: RequestInit = {}, query = ''): Promise<T> {

@@ -15,3 +15,20 @@ export function apiUrl(baseUrl: string, ...segments: string[]): string {
   const rest = segments.map(segment => encodeURIComponent(segment));
   return [`${base}${API_NAMESPACE}`, ...rest].join('/');
 }
+
+/** `url` with `token` (when given) and the `_xsrf` value of `cookies` (when there is one). */
+export function eventsUrlOf(url: string, token: string, cookies: string): string {
+  const params = new URLSearchParams();
+  if (token) {
+    params.set('token', token);
+  }
+  const xsrf = cookies
+    .split(';')
+    .map(part => part.trim())
+    .find(part => part.startsWith('_xsrf='));
+  if (xsrf) {
+    params.set('_xsrf', decodeURIComponent(xsrf.slice('_xsrf='.length)));
+  }
+  const query = params.toString();
+  return query ? `${url}?${query}` : url;
+}
