@@ -2,11 +2,13 @@
 
 U2M connections without a client of their own use the configured OAuth app. A front end may add
 connections of its own (`remember`: an ad-hoc host, the account side of a workspace), which stay
-listed across reloads.
+listed across reloads. In hub mode the hub service's connections (`set_remote`) are listed too,
+and win over a local one of the same name (which `shadowed` then reports).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import os
@@ -48,6 +50,8 @@ class Connections:
         self._listed: dict[str, Connection] = {}
         self._remembered: dict[str, Connection] = {}
         self._problems: dict[str, DbxAuthError] = {}
+        self._remote: dict[str, Connection] = {}  # hub mode: the hub service's connections
+        self._remote_problem: DbxAuthError | None = None
 
     def reload(self) -> list[Connection]:
         """Resolve again; returns the connections whose definition changed or went away."""
@@ -78,19 +82,34 @@ class Connections:
             )
         return conn
 
+    def set_remote(
+        self, connections: Mapping[str, Connection], problem: DbxAuthError | None = None
+    ) -> None:
+        """The hub service's connections, as last read (hub mode); `problem`: why the last read
+        failed, said instead of "unknown connection" for a name not known here."""
+        self._remote = dict(connections)
+        self._remote_problem = problem
+
+    def shadowed(self, name: str) -> bool:
+        """Whether a local connection is hidden by a hub connection of the same name."""
+        return name in self._remote and name in self._listed
+
     def names(self) -> list[str]:
-        return sorted(self._listed)
+        return sorted({*self._listed, *self._remote})
 
     def problems(self) -> dict[str, DbxAuthError]:
         return dict(self._problems)
 
     def find(self, name: str) -> Connection | None:
-        return self._listed.get(name)
+        return self._remote.get(name) or self._listed.get(name)
 
     def get(self, name: str | None) -> Connection:
         if not name:
             raise BadRequest("No connection named.", hint="Pass ?connection=<name>.")
-        conn = self._listed.get(name)
+        conn = self.find(name)
+        if conn is None and self._remote_problem is not None:
+            # Perhaps one of the hub's: say why it is not known (a copy: raised many times).
+            raise copy.copy(self._remote_problem)
         if conn is None:
             known = ", ".join(self.names()) or "none configured"
             raise NotFound(
@@ -114,8 +133,8 @@ class Connections:
                 "_host", explicit={"_host": {"host": host}}, env=self.env, config_file=None
             )
             conn = dataclasses.replace(conn, name=name or conn.host)
-        elif name is not None and name in self._listed:
-            return self._listed[name]
+        elif name is not None and self.find(name) is not None:
+            return self.get(name)
         else:
             conn = resolve_connection(
                 name, explicit=self.explicit, env=self.env, config_file=self.config_file
