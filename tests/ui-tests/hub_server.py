@@ -1,0 +1,120 @@
+"""A real local JupyterHub for the `hub` Playwright project (`tests/hub.hub.spec.ts`).
+
+Started by Playwright as a `webServer` (playwright.config.ts), it runs until SIGTERM:
+- the Databricks emulator, with the hub's OAuth app whose one redirect URL is the hub's callback;
+- JupyterHub 6.1 from `tests/hub/harness.py` (configurable-http-proxy from `make hub-proxy`,
+  DummyAuthenticator, SimpleLocalProcessSpawner, alice and bob) on `DBX_UI_HUB_PORT`, with the
+  hub token service `dbx-auth` (`jupyter-dbx-hub`) configured for one connection, `emu`;
+- single-user servers running this checkout's code (`PYTHONPATH`) and the installed labextension,
+  in hub mode.
+
+It writes what the spec needs (the hub's URL and password, the emulator's demo sign-in of alice)
+to `.hub-<port>.json` beside this file, prints `DBX_UI_HUB_READY <url>` (Playwright waits for that
+line), and on SIGTERM or SIGINT stops the hub (with its proxy, service and servers) and the
+emulator, and removes the file and its temporary directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+# This checkout's package first, then the hub tests' harness (and `browser`, which it imports).
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "hub"), str(ROOT / "tests")]
+
+from harness import PROXY, Hub, proxy_available  # noqa: E402
+from hub_env import add_hub_app, configure_service  # noqa: E402
+
+from jupyter_dbx_auth.emulator.harness import EmulatorProcess  # noqa: E402
+from jupyter_dbx_auth.emulator.seed import default_seed  # noqa: E402
+
+READY = "DBX_UI_HUB_READY"
+USER, EMAIL = "alice", "alice@example.com"
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)  # unwinds through the `finally` blocks below, which stop everything
+
+
+def single_user_config() -> str:
+    """Extra hub configuration: the single-user servers' side (lab, hub mode, no local secrets)."""
+    return "\n".join(
+        [
+            "c.Spawner.default_url = '/lab'",
+            # Hub mode: where the server extension finds the token service (a name, no secret).
+            "c.Spawner.environment['JUPYTER_DBX_AUTH_HUB_SERVICE'] = 'dbx-auth'",
+            # Nothing of the machine's own Databricks profiles or keyring in the test.
+            "c.Spawner.args = c.Spawner.args + ['--DatabricksAuth.include_profiles=False', "
+            "'--DatabricksAuth.store_backend=memory']",
+        ]
+    )
+
+
+def main() -> int:
+    if not proxy_available():
+        print(
+            f"The hub UI test needs configurable-http-proxy ({PROXY} is missing): "
+            "run `make hub-proxy` at the top of the repository (`make test` does).",
+            file=sys.stderr,
+        )
+        return 2
+    port = int(os.environ.get("DBX_UI_HUB_PORT", "0")) or None
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="dbx-ui-hub-"))
+    hub = Hub(workdir / "hub", port=port)
+    seed_file = HERE / f".hub-{hub.port}.json"
+    emulator = EmulatorProcess(state=add_hub_app(default_seed(), hub))
+    try:
+        emulator.start()
+        configure_service(
+            hub,
+            emulator,
+            db_url=f"sqlite:///{workdir}/dbx-auth/store.sqlite",
+            store_key=secrets.token_hex(32),
+            group_sps=False,
+        )
+        hub.extra_config = single_user_config()
+        try:
+            hub.start()
+        except RuntimeError as error:
+            print(f"The hub did not start: {error}", file=sys.stderr)
+            return 1
+        seed_file.write_text(
+            json.dumps(
+                {
+                    "url": hub.url,
+                    "user": USER,
+                    "password": hub.password,  # DummyAuthenticator's, for this run only
+                    "connection": "emu",
+                    "emulator": {"url": emulator.url, "user": emulator.user(EMAIL)},
+                }
+            )
+        )
+        print(
+            f"hub, dbx-auth service and emulator up in {time.monotonic() - started:.1f} s",
+            file=sys.stderr,
+        )
+        print(f"{READY} {hub.url}", flush=True)
+        while True:
+            signal.pause()
+    finally:
+        seed_file.unlink(missing_ok=True)
+        hub.stop()
+        emulator.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
