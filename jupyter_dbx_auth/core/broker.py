@@ -18,6 +18,8 @@ Store record conventions (the values are secrets: never log a record):
   (`issued_at` lets another process apply the half-life cap on the refresh margin).
 - service principal secrets are not the broker's records: it asks its `SecretSource`
   (`core.service.service_principals`) for a client secret only when it must request a token.
+- in hub mode, tokens of the hub service's connections come from its `RemoteTokens`
+  (`core.service.hub_mode`), cached here like any other; no store record is read or written.
 
 Login state (which sign-in a callback belongs to, its user, its TTL, single use) is not kept
 here either: `core.service.pending` is the one table. The broker makes the authorize URL and,
@@ -35,7 +37,6 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 from .connections import AuthMethod, Connection
 from .errors import CredentialsMissing, DbxAuthError, LoginRequired, OAuthError
@@ -44,6 +45,7 @@ from .oauth.authorize import PendingLogin
 from .oauth.engine import OAuthEngine
 from .oauth.tokens import TokenSet
 from .secret import Secret
+from .sources import ConnectionSecretsOnly, RemoteTokens, SecretSource
 from .status import Reason, State, Status, StatusBoard, StatusCallback
 from .store.base import SecretStore
 
@@ -53,40 +55,6 @@ log = logging.getLogger(__name__)
 NOT_SIGNED_IN = "not_signed_in"
 
 U2M = "u2m"
-
-
-class SecretSource(Protocol):
-    """Where service principal secrets come from (the service's records, or nowhere)."""
-
-    async def credentials(self, connection: Connection) -> tuple[str, Secret]:
-        """(client id, secret) for an M2M connection; raises `CredentialsMissing`."""
-        ...
-
-    def has_secret(self, connection: Connection) -> bool:
-        """Whether a secret is known for it, from memory only (no store read)."""
-        ...
-
-    def warnings(self, connection: Connection) -> tuple[str, ...]:
-        """Missing or expiring secret warnings, from memory only."""
-        ...
-
-
-class _ConnectionSecretsOnly:
-    """No stored secrets: an M2M connection must carry its own."""
-
-    async def credentials(self, connection: Connection) -> tuple[str, Secret]:
-        if connection.client_id and connection.client_secret:
-            return connection.client_id, connection.client_secret
-        raise CredentialsMissing(
-            f"Service principal connection {connection.name} has no client id and secret.",
-            hint="Set the connection's client_id and client_secret.",
-        )
-
-    def has_secret(self, connection: Connection) -> bool:
-        return bool(connection.client_secret)
-
-    def warnings(self, connection: Connection) -> tuple[str, ...]:
-        return ()
 
 
 class _Entry:
@@ -106,12 +74,14 @@ class TokenBroker:
         *,
         refresh_margin: float = 300.0,
         secrets: SecretSource | None = None,
+        remote: RemoteTokens | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._engine = engine
         self.refresh_margin = refresh_margin
-        self._secrets: SecretSource = secrets or _ConnectionSecretsOnly()
+        self._secrets: SecretSource = secrets or ConnectionSecretsOnly()
+        self._remote = remote  # hub mode: connections whose tokens the hub service holds
         self._clock = clock
         self._cache: dict[str, _Entry] = {}
         self._inflight: dict[str, asyncio.Future[TokenSet]] = {}
@@ -217,6 +187,8 @@ class TokenBroker:
     async def _fetch(
         self, connection: Connection, force: bool, rejected: Secret | None
     ) -> TokenSet:
+        if self._remote is not None and self._remote.serves(connection):
+            return await self._remote.token(connection, rejected=rejected if force else None)
         method = connection.method
         if method is AuthMethod.USER:
             return await self._refresh_user(connection, force, rejected)
@@ -375,7 +347,7 @@ class TokenBroker:
         self._cache.pop(name, None)
         self._unsaved.pop(name, None)
         refresh: Secret | None = None
-        if connection.method is AuthMethod.USER:
+        if connection.method is AuthMethod.USER and not self._is_remote(connection):
             async with held_lock(self._store, U2M, name) as held:
                 record = await held.run(self._store.get, U2M, name)
                 await held.run(self._store.delete, U2M, name)
@@ -428,7 +400,7 @@ class TokenBroker:
         known = self._board.get(connection.name)
         if known is not None:
             return known
-        if connection.method is AuthMethod.USER:
+        if connection.method is AuthMethod.USER and not self._is_remote(connection):
             return await asyncio.to_thread(self._initial_status, connection)
         return self._initial_status(connection)
 
@@ -439,7 +411,19 @@ class TokenBroker:
             return Status(State.LOGGED_OUT, reason=Reason.NOT_SIGNED_IN)
         return Status(State.LOGIN_REQUIRED, exc.message, exc.hint, reason=Reason.EXPIRED)
 
+    def _is_remote(self, connection: Connection) -> bool:
+        return self._remote is not None and self._remote.serves(connection)
+
+    def report(self, connection: Connection, status: Status) -> None:
+        """A status heard from where a remote connection's tokens are held (the hub service):
+        a connection no longer usable there drops its cached token here too."""
+        if status.state not in (State.OK, State.REFRESHING):
+            self._cache.pop(connection.name, None)
+        self._board.set(connection.name, status)
+
     def _initial_status(self, connection: Connection) -> Status:
+        if self._remote is not None and self._remote.serves(connection):
+            return self._remote.status(connection)
         if connection.method is AuthMethod.USER:
             record = self._store.get(U2M, connection.name)
             held = bool(

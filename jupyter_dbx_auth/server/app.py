@@ -19,6 +19,7 @@ from .._version import __version__
 from ..core.errors import DbxAuthError
 from ..core.service import LOGIN_TTL
 from .hardening import make_non_dumpable, read_secret_file
+from .hub_settings import HubModeSettings
 from .kernel_key import KernelKey, kernel_server_url
 
 #: Environment variables holding secrets that only the server may hold (DESIGN.md: no refresh
@@ -43,13 +44,14 @@ SERVICE_SETTINGS = {
     "max_pending_total": "max_pending_logins_total",
     "public_url": "public_url",
     "forced_refresh_interval": "forced_refresh_interval",
+    "hub_poll_interval": "hub_poll_interval",
 }
 
 #: Connection fields that hold a secret when written inline in Jupyter config.
 INLINE_SECRET_FIELDS = ("client_secret", "token", "password")
 
 
-class DatabricksAuth(ExtensionApp):
+class DatabricksAuth(ExtensionApp, HubModeSettings):
     """Databricks OAuth for Jupyter: runs the flows and holds every long-lived secret."""
 
     name = "jupyter_dbx_auth"
@@ -228,6 +230,7 @@ class DatabricksAuth(ExtensionApp):
             ),
             events=EventHub(IOLoop.current().asyncio_loop),  # type: ignore[attr-defined]
             audit=self._open_audit(),
+            hub=self.hub_client(self._http, os.environ, self.log),  # hub mode, or None
         )
         self.service.reload()
         from .handoff_adapter import SignInFinish

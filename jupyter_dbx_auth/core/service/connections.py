@@ -2,7 +2,8 @@
 
 U2M connections without a client of their own use the configured OAuth app. A front end may add
 connections of its own (`remember`: an ad-hoc host, the account side of a workspace), which stay
-listed across reloads.
+listed across reloads. In hub mode the hub service's connections (`set_remote`) are listed too,
+and win over a local one of the same name (which `shadowed` then reports).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Connections:
         self._listed: dict[str, Connection] = {}
         self._remembered: dict[str, Connection] = {}
         self._problems: dict[str, DbxAuthError] = {}
+        self._remote: dict[str, Connection] = {}  # hub mode: the hub service's connections
 
     def reload(self) -> list[Connection]:
         """Resolve again; returns the connections whose definition changed or went away."""
@@ -78,19 +80,27 @@ class Connections:
             )
         return conn
 
+    def set_remote(self, connections: Mapping[str, Connection]) -> None:
+        """The hub service's connections, as last read (hub mode)."""
+        self._remote = dict(connections)
+
+    def shadowed(self, name: str) -> bool:
+        """Whether a local connection is hidden by a hub connection of the same name."""
+        return name in self._remote and name in self._listed
+
     def names(self) -> list[str]:
-        return sorted(self._listed)
+        return sorted({*self._listed, *self._remote})
 
     def problems(self) -> dict[str, DbxAuthError]:
         return dict(self._problems)
 
     def find(self, name: str) -> Connection | None:
-        return self._listed.get(name)
+        return self._remote.get(name) or self._listed.get(name)
 
     def get(self, name: str | None) -> Connection:
         if not name:
             raise BadRequest("No connection named.", hint="Pass ?connection=<name>.")
-        conn = self._listed.get(name)
+        conn = self.find(name)
         if conn is None:
             known = ", ".join(self.names()) or "none configured"
             raise NotFound(
@@ -114,8 +124,8 @@ class Connections:
                 "_host", explicit={"_host": {"host": host}}, env=self.env, config_file=None
             )
             conn = dataclasses.replace(conn, name=name or conn.host)
-        elif name is not None and name in self._listed:
-            return self._listed[name]
+        elif name is not None and self.find(name) is not None:
+            return self.get(name)
         else:
             conn = resolve_connection(
                 name, explicit=self.explicit, env=self.env, config_file=self.config_file

@@ -9,7 +9,8 @@ one method here and render the answer; none keeps state or policy of its own:
 - service principals: one record scheme and public view (`service_principals.py`);
 - identity: SCIM `Me`, in memory only (`identity.py`);
 - tokens, including what a rejected token means (`token`, `rejected.py`);
-- status events for whoever listens (`events.py`).
+- status events for whoever listens (`events.py`);
+- in a hub-spawned server, the hub token service's connections (`hub_mode.py`).
 Every dictionary returned here is safe for a browser: no token, no secret. Store reads and
 decryption run in worker threads, never on the event loop.
 """
@@ -26,29 +27,31 @@ import httpx
 
 from ..broker import TokenBroker
 from ..connections import AuthMethod, Connection
-from ..errors import BadRequest, DbxAuthError, NotFound
+from ..errors import BadRequest, DbxAuthError
+from ..hub_client import HubServiceClient
 from ..oauth.authorize import PendingLogin
 from ..oauth.engine import DEFAULT_CLIENT_ID, OAuthEngine
 from ..oauth.tokens import TokenSet, fingerprint
-from ..secret import Secret
 from ..status import State, Status
 from ..store.base import SecretStore
 from .connections import Connections, OAuthApp
 from .endings import SignInEndings
 from .events import EventHub
+from .hub_mode import HubMode
 from .identity import Identities
 from .pasted import declined, read_pasted
 from .pending import PendingLogins
 from .redirects import callback_url, normalize_public_url
 from .rejected import ForcedRefreshes
-from .service_principals import ServicePrincipals, acting_as
+from .service_principals import ServicePrincipals
 from .settings import ServiceSettings
 from .sign_in_ends import SignInEnds
+from .sp_methods import PrincipalMethods
 
 log = logging.getLogger(__name__)
 
 
-class AuthService(SignInEnds):
+class AuthService(SignInEnds, PrincipalMethods):
     def __init__(
         self,
         *,
@@ -64,8 +67,15 @@ class AuthService(SignInEnds):
         audit: Any = None,
         engine: OAuthEngine | None = None,
         clock: Callable[[], float] = time.time,
+        hub: HubServiceClient | None = None,
     ) -> None:
         self.settings = settings = settings or ServiceSettings()
+        # Hub mode: the hub token service's connections beside this server's own.
+        self.hub = (
+            HubMode(hub, login_ttl=settings.login_ttl, poll_interval=settings.hub_poll_interval)
+            if hub
+            else None
+        )
         self.store = store
         self.http = http
         self.app = app or OAuthApp()
@@ -91,6 +101,7 @@ class AuthService(SignInEnds):
             engine or OAuthEngine(http=http, environ=env),
             refresh_margin=settings.refresh_margin,
             secrets=self.service_principals,
+            remote=self.hub,
             clock=clock,
         )
         self.pending: PendingLogins[PendingLogin] = PendingLogins(
@@ -104,6 +115,8 @@ class AuthService(SignInEnds):
         self._forced = ForcedRefreshes(settings.forced_refresh_interval, clock)
         self._unsubscribe = self.broker.subscribe(self._on_status)
         self.endings = SignInEndings()  # how pending sign-ins end; who hears that they did
+        if self.hub is not None:
+            self.hub.attach(self)
 
     def __repr__(self) -> str:
         return f"<AuthService store={self.store.backend!r} connections={self.names()}>"
@@ -112,6 +125,8 @@ class AuthService(SignInEnds):
         """Load what is kept in memory (service principals' public fields), off the loop."""
         if not self.service_principals.loaded:
             await self.service_principals.load()
+        if self.hub is not None:
+            await self.hub.ready()
 
     # -- connections (`connections.py`) ---------------------------------------------------
 
@@ -140,6 +155,8 @@ class AuthService(SignInEnds):
     def status_dict(self, conn: Connection, status: Status | None = None) -> dict[str, Any]:
         status = status or self.broker.status(conn)
         cached = self.broker.cached_token(conn)
+        if self.is_hub(conn):
+            return self.hub.render(conn, status, cached)  # type: ignore[union-attr]
         return {
             **conn.public_dict(),
             **status.to_dict(),
@@ -154,6 +171,8 @@ class AuthService(SignInEnds):
     async def list_connections(self) -> dict[str, Any]:
         """Every connection with status, identity and warnings; problems; the store's warnings."""
         await self.ready()
+        if self.hub is not None:
+            await self.hub.refresh_quietly()  # its failure is listed among the problems
         conns = [self.get(n) for n in self.names()]
         statuses = [await self.broker.load_status(c) for c in conns]
         return {
@@ -161,7 +180,8 @@ class AuthService(SignInEnds):
             "problems": [
                 {"name": name, "message": exc.message, "hint": exc.hint}
                 for name, exc in sorted(self.problems().items())
-            ],
+            ]
+            + (self.hub.problems() if self.hub else []),
             "store": {"backend": self.store.backend, "warnings": self.store.warnings()},
         }
 
@@ -233,6 +253,7 @@ class AuthService(SignInEnds):
         """Finish a sign-in from the address its browser ended on, pasted by a person: the same
         checks as the callback (`complete_login`), after `parse_pasted_address` has checked that
         the address answers the redirect URI this sign-in sent. `user` None: a kernel pastes."""
+        self.refuse_on_hub(conn, "finishing a sign-in by a pasted address")
         response = read_pasted(self.pending, conn.name, text)
         if response.error:
             await self.decline_login(user=user, state=response.state, error=response.error)
@@ -277,6 +298,10 @@ class AuthService(SignInEnds):
         await self.identities.read(conn, tokens)
 
     async def logout(self, conn: Connection, *, user: str) -> dict[str, Any]:
+        if self.hub is not None and self.is_hub(conn):
+            await self.hub.logout(conn)
+            self._audit("logout", conn.name, user=user, at="hub")
+            return await self.connection_status(conn)
         self.pending.drop_connection(conn.name)
         await self.broker.logout(conn)
         self.identities.forget(conn.name)
@@ -290,8 +315,8 @@ class AuthService(SignInEnds):
 
     def learn_identity_soon(self, conn: Connection) -> None:
         """After a restart the identity is unknown: look it up in the background."""
-        if self.identities.known_or_reading(conn.name):
-            return
+        if self.identities.known_or_reading(conn.name) or self.is_hub(conn):
+            return  # a hub connection's identity is the hub service's to say
 
         async def run() -> None:
             try:
@@ -305,66 +330,6 @@ class AuthService(SignInEnds):
 
     async def settle_identities(self, timeout: float = 5.0) -> None:  # reads in flight
         await self.identities.settle(timeout)
-
-    # -- service principals ----------------------------------------------------------------
-
-    async def list_service_principals(self, conn: Connection | None) -> list[dict[str, Any]]:
-        """The public view of stored principals (of `conn`), re-read from the store off-loop."""
-        await self.service_principals.load()  # another process may have added some
-        names = [conn.name] if conn else self.names()
-        return [sp for name in names for sp in self.service_principals.public(name)]
-
-    async def add_service_principal(
-        self,
-        conn: Connection,
-        *,
-        client_id: str,
-        client_secret: Secret,
-        expires_at: float | None,
-        label: str,
-        user: str,
-        verify: bool = True,
-    ) -> dict[str, Any]:
-        """Check the secret with one client-credentials call, then store it; its public view."""
-        await self.ready()
-        target = acting_as(conn, client_id)
-        try:
-            if verify:
-                await self.broker.verify_client_secret(target, client_id, client_secret)
-        except DbxAuthError as exc:
-            self._audit(
-                "failure",
-                conn.name,
-                outcome="rejected",
-                user=user,
-                step="secret_check",
-                client_id=client_id,
-                error=exc.message,
-            )
-            raise
-        saved = await self.service_principals.save(
-            conn, client_id, client_secret, expires_at=expires_at, label=label
-        )
-        # A U2M connection's status must not change for a principal stored beside it.
-        self.broker.credentials_changed(target)
-        self._audit("secret_added", conn.name, user=user, client_id=client_id)
-        return saved
-
-    async def remove_service_principal(
-        self, conn: Connection, client_id: str, *, user: str
-    ) -> None:
-        removed = await self.service_principals.remove(conn, client_id)
-        if not removed:
-            raise NotFound(
-                f"No service principal {client_id!r} is stored for connection {conn.name}.",
-                hint="List them with GET api/service-principals?connection=<name>.",
-            )
-        self.broker.credentials_changed(acting_as(conn, client_id))
-        self._audit("secret_removed", conn.name, user=user, client_id=client_id)
-
-    def sp_connection(self, conn: Connection, client_id: str) -> Connection:
-        """`conn` acting as one of its stored service principals (its own token cache entry)."""
-        return self.service_principals.connection_for(conn, client_id)
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -390,7 +355,11 @@ class AuthService(SignInEnds):
         else:
             self._forced.allow(conn.name, rejected)
             tokens = await self.broker.get_token(conn, rejected=cached.access_token)
-        if conn.method is AuthMethod.USER and self.identities.get(conn.name) is None:
+        if (
+            conn.method is AuthMethod.USER
+            and self.identities.get(conn.name) is None
+            and not self.is_hub(conn)
+        ):
             await self.identities.read(conn, tokens)
         return tokens
 
@@ -411,7 +380,20 @@ class AuthService(SignInEnds):
         except Exception as exc:  # the audit log must not break a sign-in
             log.warning("Audit log write failed (%s)", type(exc).__name__)
 
+    # -- hub mode (`hub_mode.py`) -------------------------------------------------------------
+
+    def is_hub(self, conn: Connection) -> bool:
+        """Whether the hub token service holds `conn` (hub mode)."""
+        return self.hub is not None and self.hub.serves(conn)
+
+    def refuse_on_hub(self, conn: Connection, what: str) -> None:
+        """`BadRequest` saying what to do instead, for what only local connections can do."""
+        if self.hub is not None:
+            self.hub.refuse(conn, what)
+
     async def aclose(self) -> None:
+        if self.hub is not None:
+            await self.hub.aclose()
         self.endings.clear()
         self._unsubscribe()
         self.identities.cancel()

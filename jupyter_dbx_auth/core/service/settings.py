@@ -21,3 +21,6 @@ class ServiceSettings:
     public_url: str | None = None
     #: Shortest time between two forced refreshes of one connection (security finding 4).
     forced_refresh_interval: float = 30.0
+    #: Hub mode: seconds between two reads of the hub service's status while a sign-in there is
+    #: pending (bounded by `login_ttl`).
+    hub_poll_interval: float = 3.0

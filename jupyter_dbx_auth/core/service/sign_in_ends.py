@@ -69,6 +69,9 @@ class SignInEnds:
     async def cancel_login_of(self, conn: Connection, *, user: str) -> dict[str, Any]:
         """Give up the pending sign-in of `conn` (Cancel, or its window was closed): its states
         stop working and the connection shows what it showed before the sign-in started."""
+        hub = getattr(self, "hub", None)
+        if hub is not None and hub.serves(conn):
+            return self.status_dict(conn, hub.cancel(conn))  # stop polling the hub for it
         dropped = self.pending.drop_connection(conn.name)
         self.endings.ended_connection(conn.name)
         status = await self.broker.abandon_login(conn, Reason.CANCELLED, pending=dropped > 0)
@@ -78,5 +81,8 @@ class SignInEnds:
 
     async def note_kernel_waiting(self, conn: Connection) -> None:
         """A kernel asked for a sign-in link and waits: the sidebar says "waiting for sign-in"."""
-        if conn.method is AuthMethod.USER:
+        hub = getattr(self, "hub", None)
+        if hub is not None and hub.serves(conn):
+            await hub.wait_for_sign_in(conn)  # the sign-in happens at the hub: poll it
+        elif conn.method is AuthMethod.USER:
             await self.broker.note_waiting(conn)

@@ -26,7 +26,7 @@ from typing import Any
 from .cli_login import CliLoginHandler
 from .connections import CancelLoginHandler, ConnectionsHandler, LoginHandler, LogoutHandler
 from .events import EventsHandler
-from .pages import CallbackHandler, LoginStartHandler
+from .pages import CallbackHandler, LoginStartHandler, SignedInHandler
 from .paste import PasteHandler
 from .service_principals import ServicePrincipalsHandler
 from .token import TokenHandler
@@ -52,4 +52,5 @@ def build_handlers() -> list[tuple[str, Any]]:
         (r"/dbx-auth/api/metadata-service", MetadataUrlHandler),
         (rf"/dbx-auth/login/{_NAME}", LoginStartHandler),
         (r"/dbx-auth/callback", CallbackHandler),
+        (rf"/dbx-auth/signed-in/{_NAME}", SignedInHandler),
     ]

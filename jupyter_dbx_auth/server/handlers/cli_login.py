@@ -36,6 +36,7 @@ def _where(conn: Connection) -> dict[str, Any]:
 class CliLoginHandler(DbxAuthAPIHandler):
     def _user_connection(self, name: str) -> Connection:
         conn = self.service.get(name)
+        self.service.refuse_on_hub(conn, "importing a Databricks CLI sign-in")
         if conn.method is not AuthMethod.USER:
             raise ApiError(
                 400,

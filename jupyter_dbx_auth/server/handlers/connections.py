@@ -1,8 +1,9 @@
 """`api/connections`: list with status, start a login, cancel it, log out.
 
 Auth: listing, login, cancel and logout accept Jupyter auth (writes with XSRF) or the kernel key.
-A login started by a browser returns the IdP's `authorize_url`, bound to that Jupyter user; a login
-started by a kernel returns only `login_url`, a same-origin page that starts the login bound to
+A login started by a browser returns the IdP's `authorize_url`, bound to that Jupyter user (in hub
+mode, for a hub connection: the hub service's sign-in page); a login started by a kernel returns
+only `login_url`, a same-origin page that starts the login bound to
 whichever Jupyter user opens it (kernels have no Jupyter user, and the callback needs one).
 """
 
@@ -21,6 +22,12 @@ from .base import ApiError, DbxAuthAPIHandler
 
 def login_path(base_url: str, name: str) -> str:
     return f"{base_url}dbx-auth/login/{quote(name, safe='')}"
+
+
+def signed_in_path(base_url: str, name: str, next_url: str | None = None) -> str:
+    """Where the hub service sends the browser back after a sign-in there (`pages.py`)."""
+    path = f"{base_url}dbx-auth/signed-in/{quote(name, safe='')}"
+    return path + (f"?next={quote(next_url, safe='')}" if next_url else "")
 
 
 class ConnectionsHandler(DbxAuthAPIHandler):
@@ -60,6 +67,15 @@ class LoginHandler(DbxAuthAPIHandler):
         path = login_path(self.base_url, conn.name)
         if next_url:
             path += f"?next={quote(next_url, safe='')}"
+        if self.service.is_hub(conn):  # hub mode: the sign-in happens at the hub's service
+            reply = await self.service.hub.login_reply(  # type: ignore[union-attr]
+                conn,
+                next_url=signed_in_path(self.base_url, conn.name, next_url),
+                login_url=path,
+                kernel=self.kernel_caller,
+            )
+            self.write_json(reply)
+            return
         if self.kernel_caller:
             if conn.method.value != "u2m":
                 raise ApiError(

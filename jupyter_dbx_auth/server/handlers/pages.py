@@ -1,4 +1,5 @@
-"""HTML pages the browser itself visits: the OAuth callback and the login-start page.
+"""HTML pages the browser itself visits: the OAuth callback, the login-start page and, in hub
+mode, the page the hub service sends the browser back to after a sign-in there.
 
 Both are Jupyter-authenticated (`@tornado.web.authenticated` redirects a browser without the
 cookie to the login page) and authorized for `write` on `dbx-auth`: they change state.
@@ -22,6 +23,7 @@ from ...core.errors import DbxAuthError
 from ...core.oauth.idp_errors import describe
 from ...core.service import default_next, safe_next
 from .base import AUTH_RESOURCE, DbxAuthMixin
+from .connections import signed_in_path
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent.parent / "templates"),
@@ -95,6 +97,14 @@ class LoginStartHandler(DbxAuthPageHandler):
             conn = self.service.get(name)
         except DbxAuthError as exc:
             return self.fail(exc.message, exc.hint)
+        if self.service.is_hub(conn):
+            # Hub mode: the sign-in starts at the hub's service (its own page, its own checks).
+            back = signed_in_path(self.base_url, conn.name, next_url)
+            try:
+                url = await self.service.hub.begin(conn, next_url=back)  # type: ignore[union-attr]
+            except DbxAuthError as exc:
+                return self.fail(exc.message, exc.hint)
+            return self.redirect(url)
         self.render_page(
             "login_start.html",
             connection=conn.name,
@@ -159,4 +169,32 @@ class CallbackHandler(DbxAuthPageHandler):
             connection=name,
             identity=self.service.identity_of(name),
             next_url=next_url or "",
+        )
+
+
+class SignedInHandler(DbxAuthPageHandler):
+    """`GET dbx-auth/signed-in/{name}[?next=PATH]` (hub mode): where the hub service sends the
+    browser after a sign-in there. It reads the service's status at once (so the sidebar turns
+    "signed in" now, not at the next poll) and ends the sign-in window like the callback page."""
+
+    @tornado.web.authenticated
+    @authorized("read", resource=AUTH_RESOURCE)
+    async def get(self, name: str) -> None:
+        raw_next = self.get_query_argument("next", None, strip=False)
+        next_url = safe_next(raw_next, self.base_url) or ""
+        try:
+            conn = self.service.get(name)
+        except DbxAuthError as exc:
+            return self.fail(exc.message, exc.hint)
+        if not self.service.is_hub(conn):
+            return self.fail(f"{conn.name} is not a connection of the hub.", "Start again.")
+        await self.service.hub.signed_in(conn)  # type: ignore[union-attr]
+        status = await self.service.connection_status(conn)
+        if status["status"] != "ok":
+            return self.fail(
+                status.get("message") or f"{conn.name} is not signed in at the hub.",
+                status.get("hint") or "Start the sign-in again from the Databricks sidebar.",
+            )
+        self.render_page(
+            "callback_ok.html", connection=conn.name, identity=status["identity"], next_url=next_url
         )
