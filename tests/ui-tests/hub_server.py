@@ -34,6 +34,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "hub"), str(ROOT / "tests")]
 
 from harness import PROXY, Hub, proxy_available  # noqa: E402
 from hub_env import add_hub_app, configure_service  # noqa: E402
+from hub_mode_env import hub_mode_config  # noqa: E402
 
 from jupyter_dbx_auth.emulator.harness import EmulatorProcess  # noqa: E402
 from jupyter_dbx_auth.emulator.seed import default_seed  # noqa: E402
@@ -46,15 +47,16 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)  # unwinds through the `finally` blocks below, which stop everything
 
 
-def single_user_config() -> str:
-    """Extra hub configuration: the single-user servers' side (lab, hub mode, no local secrets)."""
+def single_user_config(hub: Hub) -> str:
+    """Extra hub configuration: the single-user servers' side. Hub mode as the hub-mode tests set
+    it up (`tests/hub/hub_mode_env.py`: the environment naming the service and its address, a
+    1-second status poll while a sign-in is pending), JupyterLab as the default page, and nothing
+    of the machine's own Databricks profiles or keyring."""
     return "\n".join(
         [
+            hub_mode_config(hub, poll_interval=1.0),
             "c.Spawner.default_url = '/lab'",
-            # Hub mode: where the server extension finds the token service (a name, no secret).
-            "c.Spawner.environment['JUPYTER_DBX_AUTH_HUB_SERVICE'] = 'dbx-auth'",
-            # Nothing of the machine's own Databricks profiles or keyring in the test.
-            "c.Spawner.args = c.Spawner.args + ['--DatabricksAuth.include_profiles=False', "
+            "c.Spawner.args = list(c.Spawner.args) + ['--DatabricksAuth.include_profiles=False', "
             "'--DatabricksAuth.store_backend=memory']",
         ]
     )
@@ -85,7 +87,7 @@ def main() -> int:
             store_key=secrets.token_hex(32),
             group_sps=False,
         )
-        hub.extra_config = single_user_config()
+        hub.extra_config = single_user_config(hub)
         try:
             hub.start()
         except RuntimeError as error:

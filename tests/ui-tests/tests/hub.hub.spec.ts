@@ -4,7 +4,8 @@
  * the sidebar lists the hub token service's connection `emu`, signed out; "Log in" opens the
  * service's login page in a popup, which goes to the emulator's sign-in page, back to the hub's
  * one callback and on to a page of her server; the sidebar then shows her signed in by itself
- * (the server's event stream), and signed out again after "Log out".
+ * (no reload), and signed out again after "Log out". Last, a sign-in window closed before the
+ * end must leave the sidebar not signed in, offering "Log in" again.
  *
  * Plain Playwright pages, not Galata's `page` fixture: Galata sets up its test folder through the
  * Jupyter REST API at the base URL, which here is the hub (the server is behind hub login).
@@ -58,6 +59,17 @@ function statusOf(panel: Locator, name: string): Locator {
   return card(panel, name).locator('.jp-DbxAuth-status').first();
 }
 
+async function openPanel(page: Page): Promise<Locator> {
+  const tab = page.locator(`.lm-TabBar.jp-SideBar li.lm-TabBar-tab[data-id="${PANEL}"]`);
+  await expect(tab).toBeVisible();
+  if (!(await tab.getAttribute('class'))?.includes('lm-mod-current')) {
+    await tab.click();
+  }
+  const panel = page.locator(`#${PANEL}`);
+  await expect(panel).toBeVisible();
+  return panel;
+}
+
 /**
  * What the hub token service itself says of alice's connection, read by the browser context as
  * her own status request: the truth behind the sidebar, independent of it. The context holds the
@@ -70,6 +82,19 @@ async function serviceStatus(): Promise<{ status: string; identity?: string | nu
   const entry = body.connections.find((c: { name: string }) => c.name === seed.connection);
   expect(entry).toBeTruthy();
   return entry;
+}
+
+/** alice's server's own listing of the hub connection (`GET dbx-auth/api/connections`), as
+ * JupyterLab asks for it: hub cookie and the X-XSRFToken header. */
+async function serverConnection(): Promise<{ status: string; identity?: string | null }> {
+  const prefix = `/user/${seed.user}/`;
+  const xsrf = (await context.cookies()).find(c => c.name === '_xsrf' && c.path === prefix);
+  const reply = await context.request.get(`${seed.url}user/${seed.user}/dbx-auth/api/connections`, {
+    headers: { 'X-XSRFToken': xsrf?.value ?? '' }
+  });
+  expect(reply.status()).toBe(200);
+  const body = await reply.json();
+  return body.connections.find((c: { name: string }) => c.name === seed.connection);
 }
 
 /** Press "Log in" on a card; the popup it opens, once at the emulator's sign-in page. */
@@ -85,17 +110,6 @@ async function startSignIn(emu: Locator): Promise<Page> {
     `${seed.url}services/${SERVICE}/callback`
   );
   return popup;
-}
-
-async function openPanel(page: Page): Promise<Locator> {
-  const tab = page.locator(`.lm-TabBar.jp-SideBar li.lm-TabBar-tab[data-id="${PANEL}"]`);
-  await expect(tab).toBeVisible();
-  if (!(await tab.getAttribute('class'))?.includes('lm-mod-current')) {
-    await tab.click();
-  }
-  const panel = page.locator(`#${PANEL}`);
-  await expect(panel).toBeVisible();
-  return panel;
 }
 
 test('alice logs in to the hub; her server spawns and JupyterLab opens', async () => {
@@ -118,30 +132,32 @@ test('the sidebar lists the hub connection, signed out', async () => {
   await expect(card(panel, seed.connection).getByRole('button', { name: 'Log in' })).toBeVisible();
 });
 
-test('a sign-in window closed before the end: not signed in, and Log in offered again', async () => {
+test('the sidebar follows the server’s event stream under the hub ("Live")', async () => {
+  // The stream is an EventSource: cookie-authenticated and unable to send the X-XSRFToken
+  // header, so JupyterHub's single-user auth (jupyterhub/_xsrf_utils.py, `_needs_check_xsrf`:
+  // Sec-Fetch-Mode "cors" is checked even for a GET) wants `_xsrf` in its query string.
+  test.fail(
+    true,
+    'KNOWN BUG (labextension/src/api.ts eventsUrl): the stream is opened without `_xsrf`, ' +
+      'JupyterHub answers 403 and the sidebar falls back to polling every 30 s. ' +
+      'Remove this line with the fix.'
+  );
   const panel = await openPanel(lab);
-  const emu = card(panel, seed.connection);
-  const popup = await startSignIn(emu);
-  await expect(statusOf(panel, seed.connection)).toHaveText(/Waiting for the sign-in/);
-  await popup.close(); // the person closes the window on Databricks' sign-in page
-
-  await expect(emu.getByRole('button', { name: 'Log in' })).toBeVisible({ timeout: 30_000 });
-  await expect(statusOf(panel, seed.connection)).toHaveText(/not signed in/i);
-  await expect(statusOf(panel, seed.connection)).not.toHaveText(/Signed in as/);
-  expect((await serviceStatus()).status).toBe('logged_out');
+  await expect(panel.locator('.jp-DbxAuth-footer')).toContainText('Live', { timeout: 5_000 });
 });
 
-test('log in through the hub service in a popup; the sidebar shows alice signed in by itself', async () => {
+test('log in in a popup through the hub; the sidebar shows alice signed in by itself', async () => {
   const panel = await openPanel(lab);
   const emu = card(panel, seed.connection);
   // Set on the lab page now: still there at the end means the page was never reloaded.
   await lab.evaluate(() => ((window as any).__dbxHubUiMarker = 1));
 
   const popup = await startSignIn(emu);
+  // Every page the popup asks for, redirects included (each hop is a request of its own).
   const visited: string[] = [];
-  popup.on('framenavigated', frame => {
-    if (frame === popup.mainFrame()) {
-      visited.push(frame.url());
+  popup.on('request', request => {
+    if (request.isNavigationRequest() && request.frame() === popup.mainFrame()) {
+      visited.push(request.url());
     }
   });
   const user = seed.emulator.user;
@@ -156,13 +172,14 @@ test('log in through the hub service in a popup; the sidebar shows alice signed 
 
   // The way back went through the hub's one callback, then to a page of alice's own server.
   const callback = `${seed.url}services/${SERVICE}/callback?`;
-  expect(visited.some(u => u.startsWith(callback))).toBe(true);
-  const after = visited.slice(visited.findIndex(u => u.startsWith(callback)) + 1);
+  const back = visited.findIndex(u => u.startsWith(callback));
+  expect(back, `the popup went through ${visited.join(' → ')}`).toBeGreaterThanOrEqual(0);
+  const after = visited.slice(back + 1);
   expect(after.some(u => u.startsWith(`${seed.url}user/${seed.user}/`))).toBe(true);
 
-  const status = await serviceStatus();
-  expect(status.status).toBe('ok');
-  expect(status.identity).toBe(user.username);
+  const atService = await serviceStatus();
+  expect(atService.status).toBe('ok');
+  expect(atService.identity).toBe(user.username);
   // The browser holds no token: the lab page's text, storages and cookies.
   const held = await browserText(lab);
   expect(held).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./); // a JWT
@@ -179,4 +196,39 @@ test('log out: signed out in the sidebar and at the hub service', async () => {
   await expect(statusOf(panel, seed.connection)).toHaveText('Not signed in');
   await expect(emu.getByRole('button', { name: 'Log in' })).toBeVisible();
   expect((await serviceStatus()).status).toBe('logged_out');
+});
+
+test('a sign-in window closed before the end: not signed in, Log in offered again', async () => {
+  const panel = await openPanel(lab);
+  const emu = card(panel, seed.connection);
+  test.fail(
+    true,
+    'KNOWN BUGS: (1) without the event stream (see above) the sidebar never hears the sign-in ' +
+      'is pending, so a closed window cancels nothing; (2) hub mode ' +
+      "(core/service/hub_mode.py): after the server gives a sign-in up, its next read of the " +
+      "service's status (which still holds the started sign-in) shows it pending again. " +
+      'Remove this line with both fixes.'
+  );
+  const popup = await startSignIn(emu);
+  // The sidebar sees the window close and gives the sign-in up: it asks the server to cancel.
+  const cancelled = lab.waitForResponse(
+    r =>
+      r.request().method() === 'POST' &&
+      r.url().includes(`/api/connections/${seed.connection}/cancel`),
+    { timeout: 15_000 } // the sidebar checks the window every 0.5 s, then waits 1.5 s
+  );
+  await popup.close(); // the person closes the window on Databricks' sign-in page
+  expect((await cancelled).status()).toBe(200);
+
+  await expect(emu.getByRole('button', { name: 'Log in' })).toBeVisible();
+  await expect(statusOf(panel, seed.connection)).toHaveText(/not signed in/i);
+  // The service never saw the window close: its sign-in stays started there until its TTL,
+  // but nobody is signed in.
+  const atService = await serviceStatus();
+  expect(atService.status).not.toBe('ok');
+  expect(atService.identity ?? null).toBeNull();
+  // What the server says now, as a reloaded lab page (or a kernel) would hear it: the
+  // given-up sign-in must not come back as pending from the service's status.
+  const listed = await serverConnection();
+  expect(listed.status).toBe('logged_out');
 });
