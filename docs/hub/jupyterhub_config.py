@@ -1,8 +1,9 @@
 # A complete jupyterhub_config.py for Databricks sign-in on a JupyterHub (JupyterHub >= 6.1).
 #
-# STATUS (see docs/hub/README.md): the token service (`jupyter-dbx-hub`), its store and this
-# configuration are built and tested on a real hub; the single-user "hub mode" (servers asking the
-# service through the server extension) is not built yet: servers reach the service's HTTP API.
+# STATUS (see docs/hub/README.md): the token service (`jupyter-dbx-hub`), its store, this
+# configuration and the single-user "hub mode" (the server extension in each user's server listing
+# the service's connections, signing in there and getting its tokens from it) are built and tested
+# on a real JupyterHub 6.1.
 #
 # What it sets up:
 #   - the hub token service `dbx-auth`, a hub-managed service owning the ONE redirect URL that
@@ -86,9 +87,17 @@ c.Spawner.server_token_scopes = [
     "access:servers!server",
     f"access:services!service={SERVICE}",
 ]
-# Where the server extension finds the service (hub mode: PLANNED, the name may change). A name
-# only, no secret: the server reaches the service through the hub's proxy with its own token.
-c.Spawner.environment = {"JUPYTER_DBX_AUTH_HUB_SERVICE": SERVICE}
+# Hub mode: the server extension (jupyter-dbx-auth, installed in the single-user image) finds the
+# service by these two names and calls it with the server's own JUPYTERHUB_API_TOKEN. No secret
+# goes here. JUPYTER_DBX_AUTH_HUB_SERVICE_URL is where a server reaches the service's API: its own
+# address (below, as the servers run on this host) or, in containers, an address they can reach
+# (the proxy's, or e.g. http://hub:10101/services/dbx-auth/ on Kubernetes); unset, servers use the
+# hub's public URL (JUPYTERHUB_PUBLIC_HUB_URL, set when c.JupyterHub.public_url is).
+# Browsers always sign in at {public_url}services/dbx-auth/login/<connection> (same origin).
+c.Spawner.environment = {
+    "JUPYTER_DBX_AUTH_HUB_SERVICE": SERVICE,
+    "JUPYTER_DBX_AUTH_HUB_SERVICE_URL": f"http://127.0.0.1:{SERVICE_PORT}/services/{SERVICE}/",
+}
 
 # -- the service's own file: /etc/jupyterhub/jupyter_dbx_hub_config.py --------------------------
 # Write one with `jupyter-dbx-hub --generate-config`; the essentials:

@@ -416,8 +416,9 @@ class TokenBroker:
 
     def report(self, connection: Connection, status: Status) -> None:
         """A status heard from where a remote connection's tokens are held (the hub service):
-        a connection no longer usable there drops its cached token here too."""
-        if status.state not in (State.OK, State.REFRESHING):
+        a connection signed out there drops its cached token here too (an error reaching it
+        does not: the token in hand stays good until it expires)."""
+        if status.state in (State.LOGGED_OUT, State.LOGIN_REQUIRED):
             self._cache.pop(connection.name, None)
         self._board.set(connection.name, status)
 

@@ -170,7 +170,10 @@ class HubServiceClient:
         status = response.status_code
         error, message, hint = _said(response)
         if status == 404 and message:
-            return NotFound(message, hint=hint or "")
+            return NotFound(
+                message,
+                hint=hint or "The hub's connections for you are listed in the Databricks sidebar.",
+            )
         if status == 409:
             return LoginRequired(
                 message or "Not signed in at the hub.",
@@ -184,7 +187,7 @@ class HubServiceClient:
                 retry_after=float(retry) if retry.isdigit() else 0.0,
             )
         if status == 400 and message:
-            return BadRequest(message, hint=hint or "")
+            return BadRequest(message, hint=hint or "Check the request; the hub refused it.")
         if status in (401, 403) or (status == 404 and not message) or 300 <= status < 400:
             return HubServiceRefused(
                 f"The hub refused this server's request to the token service {self.name!r} "
@@ -195,7 +198,9 @@ class HubServiceClient:
                 "service must run under that name: ask the hub admin, then restart your server.",
             )
         if status == 502 and message:  # Databricks failing, in the service's words
-            return OAuthError(message, hint=hint or "", status=status)
+            return OAuthError(
+                message, hint=hint or "Databricks may be unavailable; try again.", status=status
+            )
         return HubServiceUnavailable(
             f"The hub token service {self.name!r} failed (HTTP {status})"
             + (f": {message}" if message and error else "."),

@@ -116,6 +116,13 @@ class EventStream:
         assert self._opened.wait(60), "the event stream did not open"
 
     def _run(self) -> None:
+        try:
+            self._read()
+        except httpx.HTTPError:
+            if not self._stop.is_set():
+                raise
+
+    def _read(self) -> None:
         http = self._person.browser.http
         url = self._person.server + "dbx-auth/api/events"
         with http.stream("GET", url, timeout=httpx.Timeout(10, read=None)) as response:

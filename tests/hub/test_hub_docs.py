@@ -50,3 +50,17 @@ def test_documented_service_options_exist() -> None:
     named = set(re.findall(r"c\.DatabricksAuthHub\.(\w+)", text))
     assert named, "the docs name no option"
     assert named <= set(DatabricksAuthHub.class_own_traits(config=True))
+
+
+def test_example_single_user_environment_turns_hub_mode_on(example: Config) -> None:
+    """What the example puts in the single-user environment is what the server extension reads
+    (`DatabricksAuth.hub_service`, `core.hub_client.HubEndpoint`)."""
+    from jupyter_dbx_auth.core.hub_client import ENV_SERVICE, HubEndpoint
+
+    environment = dict(example.Spawner.environment)
+    assert environment[ENV_SERVICE] == SERVICE
+    hub_env = {**environment, "JUPYTERHUB_API_TOKEN": "t", "JUPYTERHUB_BASE_URL": "/"}
+    endpoint = HubEndpoint.from_env(environment[ENV_SERVICE], hub_env)
+    assert endpoint is not None and endpoint.api_url.endswith(f"/services/{SERVICE}/")
+    assert endpoint.login_path("prod", "/user/a/").startswith(f"/services/{SERVICE}/login/prod?")
+    assert not any("SECRET" in name or "KEY" in name for name in environment)

@@ -119,6 +119,7 @@ class HubMode:
         self.problem: DbxAuthError | None = None  # the last failure to read the status
         self._read_once = False
         self._pending: dict[str, _Pending] = {}
+        self._seen: dict[str, tuple[Any, ...]] = {}  # what was last published, beside the status
         self._poller: asyncio.Task[None] | None = None
         self._service: AuthService | None = None
 
@@ -213,11 +214,16 @@ class HubMode:
                 self.service.broker.report(conn, gave_up)
                 return
         status = _status(entry)
-        self.service.broker.report(conn, status)
-        # The identity or expiry can change under an unchanged status: say so too.
-        self.service.events.publish({"type": "status", **self.render(conn, status)})
+        before = self.service.broker.status(conn)  # from memory for a hub connection
+        self.service.broker.report(conn, status)  # a changed status is published from there
+        seen = (entry.get("identity"), entry.get("credentials"), entry.get("host"))
+        if before == status and self._seen.get(name, seen) != seen:
+            # The identity can change under an unchanged status (signed in again as another).
+            self.service.events.publish({"type": "status", **self.render(conn, status)})
+        self._seen[name] = seen
 
     async def refresh_quietly(self) -> None:
+        """`refresh`; a failure is kept (`problem`, the connections' error status)."""
         with contextlib.suppress(DbxAuthError):
             await self.refresh()
 

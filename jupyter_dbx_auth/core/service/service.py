@@ -71,11 +71,8 @@ class AuthService(SignInEnds, PrincipalMethods):
     ) -> None:
         self.settings = settings = settings or ServiceSettings()
         # Hub mode: the hub token service's connections beside this server's own.
-        self.hub = (
-            HubMode(hub, login_ttl=settings.login_ttl, poll_interval=settings.hub_poll_interval)
-            if hub
-            else None
-        )
+        poll = settings.hub_poll_interval
+        self.hub = HubMode(hub, login_ttl=settings.login_ttl, poll_interval=poll) if hub else None
         self.store = store
         self.http = http
         self.app = app or OAuthApp()
@@ -168,10 +165,11 @@ class AuthService(SignInEnds, PrincipalMethods):
             "credentials": self.service_principals.source(conn),
         }
 
-    async def list_connections(self) -> dict[str, Any]:
-        """Every connection with status, identity and warnings; problems; the store's warnings."""
+    async def list_connections(self, *, fresh: bool = True) -> dict[str, Any]:
+        """Every connection with status, identity and warnings; problems; the store's warnings.
+        `fresh=False`: the hub service's connections as last read (hub mode)."""
         await self.ready()
-        if self.hub is not None:
+        if self.hub is not None and fresh:
             await self.hub.refresh_quietly()  # its failure is listed among the problems
         conns = [self.get(n) for n in self.names()]
         statuses = [await self.broker.load_status(c) for c in conns]

@@ -44,7 +44,7 @@ class ConnectionsHandler(DbxAuthAPIHandler):
         # A signed-in user connection is listed with its identity: wait for the reads in flight
         # (a sign-in finishing, or the lookups just started) rather than answer "ok" without it.
         await service.settle_identities()
-        self.write_json(await service.list_connections())
+        self.write_json(await service.list_connections(fresh=False))  # the hub read once
 
 
 class LoginHandler(DbxAuthAPIHandler):
