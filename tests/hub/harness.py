@@ -225,7 +225,11 @@ class Hub:
                 for item in raw.decode(errors="replace").split("\0")
                 if "=" in item
             )
-            if env.get("JUPYTERHUB_USER") == user and "JUPYTERHUB_SERVER_NAME" in env:
+            # This hub's server, not one of another hub on the machine (tests run side by side).
+            ours = env.get("JUPYTERHUB_API_URL", "").startswith(
+                f"http://127.0.0.1:{self.hub_port}/"
+            )
+            if env.get("JUPYTERHUB_USER") == user and "JUPYTERHUB_SERVER_NAME" in env and ours:
                 if env.get("JUPYTERHUB_SERVICE_URL", "").startswith("http://127.0.0.1"):
                     return env
         raise LookupError(f"no single-user server process found for {user}")

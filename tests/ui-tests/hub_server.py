@@ -101,6 +101,7 @@ def main() -> int:
                     "password": hub.password,  # DummyAuthenticator's, for this run only
                     "connection": "emu",
                     "emulator": {"url": emulator.url, "user": emulator.user(EMAIL)},
+                    "workdir": str(workdir),  # hub.log is there while it runs
                 }
             )
         )
