@@ -4,8 +4,9 @@
  * the sidebar lists the hub token service's connection `emu`, signed out; "Log in" opens the
  * service's login page in a popup, which goes to the emulator's sign-in page, back to the hub's
  * one callback and on to a page of her server; the sidebar then shows her signed in by itself
- * (no reload), and signed out again after "Log out". Last, a sign-in window closed before the
- * end must leave the sidebar not signed in, offering "Log in" again.
+ * (no reload); `%dbx_connect emu` in a notebook of hers answers as alice; she is signed out
+ * again after "Log out". Last, a sign-in window closed before the end must leave the sidebar not
+ * signed in, offering "Log in" again.
  *
  * Plain Playwright pages, not Galata's `page` fixture: Galata sets up its test folder through the
  * Jupyter REST API at the base URL, which here is the hub (the server is behind hub login).
@@ -187,6 +188,31 @@ test('log in in a popup through the hub; the sidebar shows alice signed in by it
   if (!popup.isClosed()) {
     await popup.close();
   }
+});
+
+test('insert %dbx_connect into a notebook and run it: alice, through the hub', async () => {
+  test.setTimeout(150_000); // a kernel starts on her server
+  // A new notebook from the launcher (JupyterLab opens one in the main area at start).
+  await lab.locator('.jp-LauncherCard[data-category="Notebook"]').first().click();
+  const notebook = lab.locator('.jp-NotebookPanel').last();
+  await expect(notebook).toBeVisible();
+  await expect(notebook.locator('.jp-Notebook-ExecutionIndicator')).toHaveAttribute(
+    'data-status',
+    'idle',
+    { timeout: 90_000 }
+  );
+  const panel = await openPanel(lab);
+  await card(panel, seed.connection).getByRole('button', { name: 'Insert %dbx_connect' }).click();
+  const cell = notebook.locator('.jp-CodeCell').first();
+  await expect(cell.locator('.jp-InputArea')).toContainText(`%dbx_connect ${seed.connection}`);
+
+  await cell.locator('.jp-InputArea-editor').click();
+  await lab.keyboard.press('Shift+Enter');
+  // The kernel's token came from her server, which got it from the hub service: her identity.
+  await expect(cell.locator('.jp-OutputArea-output').last()).toContainText(
+    seed.emulator.user.username,
+    { timeout: 90_000 }
+  );
 });
 
 test('log out: signed out in the sidebar and at the hub service', async () => {
