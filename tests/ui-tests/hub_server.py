@@ -11,7 +11,8 @@ Started by Playwright as a `webServer` (playwright.config.ts), it runs until SIG
 It writes what the spec needs (the hub's URL and password, the emulator's demo sign-in of alice)
 to `.hub-<port>.json` beside this file, prints `DBX_UI_HUB_READY <url>` (Playwright waits for that
 line), and on SIGTERM or SIGINT stops the hub (with its proxy, service and servers) and the
-emulator, and removes the file and its temporary directory.
+emulator, keeps the hub's log as `test-results/hub-server.log`, and removes the file and its
+temporary directory.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from jupyter_dbx_auth.emulator.harness import EmulatorProcess  # noqa: E402
 from jupyter_dbx_auth.emulator.seed import default_seed  # noqa: E402
 
 READY = "DBX_UI_HUB_READY"
+RESULTS = HERE / "test-results"  # Playwright's outputDir (its default)
 USER, EMAIL = "alice", "alice@example.com"
 
 
@@ -116,7 +118,16 @@ def main() -> int:
         seed_file.unlink(missing_ok=True)
         hub.stop()
         emulator.stop()
+        keep_log(hub.workdir / "hub.log")
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def keep_log(log: Path) -> None:
+    """The hub's log (its servers' and service's output too) into Playwright's output folder,
+    which the next run clears: what to read when a hub step failed."""
+    if log.exists():
+        RESULTS.mkdir(exist_ok=True)
+        shutil.copyfile(log, RESULTS / "hub-server.log")
 
 
 if __name__ == "__main__":
