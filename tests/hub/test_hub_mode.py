@@ -214,6 +214,17 @@ def test_the_picker_lists_and_connects_hub_connections(env: Env) -> None:
     assert "['emu', 'emu@data-science', 'mine']" in out and EMAILS["alice"] in out, out
 
 
+def test_the_metadata_service_serves_hub_connections(env: Env) -> None:
+    """`%dbx_connect --env`: plain `WorkspaceClient()` (databricks-sdk's metadata-service auth,
+    as a subprocess or a terminal would use it) gets the hub's token for alice."""
+    out, status = env.kernel("alice").run(
+        "%dbx_connect emu --env\n"
+        "from databricks.sdk import WorkspaceClient\n"
+        "print(WorkspaceClient().current_user.me().user_name)"
+    )
+    assert status == "ok" and out.strip().endswith(EMAILS["alice"]), out
+
+
 def test_own_profile_works_beside_the_hubs(env: Env) -> None:
     out, status = env.kernel("alice").run(
         "%dbx_connect mine\nme = w.current_user.me()\n"

@@ -116,6 +116,7 @@ class HubMode:
         self.poll_interval = poll_interval
         self._clock = clock
         self._entries: dict[str, dict[str, Any]] = {}
+        self._conns: dict[str, Connection] = {}  # the same, as connections of this server
         self.problem: DbxAuthError | None = None  # the last failure to read the status
         self._read_once = False
         self._pending: dict[str, _Pending] = {}
@@ -183,13 +184,14 @@ class HubMode:
             raise
         self._read_once = True
         self.problem = None
-        entries = {}
+        entries, conns = {}, {}
         for raw in listing["connections"]:
-            if isinstance(raw, dict) and _connection(raw) is not None:
-                entries[str(raw["name"])] = raw
-        gone = [self.connections()[n] for n in self._entries if n not in entries]
-        self._entries = entries
-        self.service.connections.set_remote(self.connections())
+            conn = _connection(raw) if isinstance(raw, dict) else None
+            if conn is not None:
+                entries[conn.name], conns[conn.name] = raw, conn
+        gone = [conn for name, conn in self._conns.items() if name not in conns]
+        self._entries, self._conns = entries, conns
+        self.service.connections.set_remote(conns)
         for conn in gone:
             self._pending.pop(conn.name, None)
             self.service.broker.forget(conn)
@@ -197,7 +199,7 @@ class HubMode:
             self._update(name, entry)
 
     def _update(self, name: str, entry: dict[str, Any]) -> None:
-        conn = self.connections()[name]
+        conn = self._conns[name]
         pending = self._pending.get(name)
         if pending is not None:
             done = entry.get("status") == State.OK.value and _snapshot(entry) != pending.before
@@ -228,8 +230,7 @@ class HubMode:
             await self.refresh()
 
     def connections(self) -> dict[str, Connection]:
-        found = {name: _connection(entry) for name, entry in self._entries.items()}
-        return {name: conn for name, conn in found.items() if conn is not None}
+        return dict(self._conns)
 
     def problems(self) -> list[dict[str, Any]]:
         if self.problem is None:
