@@ -8,6 +8,7 @@ and win over a local one of the same name (which `shadowed` then reports).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import os
@@ -50,6 +51,7 @@ class Connections:
         self._remembered: dict[str, Connection] = {}
         self._problems: dict[str, DbxAuthError] = {}
         self._remote: dict[str, Connection] = {}  # hub mode: the hub service's connections
+        self._remote_problem: DbxAuthError | None = None
 
     def reload(self) -> list[Connection]:
         """Resolve again; returns the connections whose definition changed or went away."""
@@ -80,9 +82,13 @@ class Connections:
             )
         return conn
 
-    def set_remote(self, connections: Mapping[str, Connection]) -> None:
-        """The hub service's connections, as last read (hub mode)."""
+    def set_remote(
+        self, connections: Mapping[str, Connection], problem: DbxAuthError | None = None
+    ) -> None:
+        """The hub service's connections, as last read (hub mode); `problem`: why the last read
+        failed, said instead of "unknown connection" for a name not known here."""
         self._remote = dict(connections)
+        self._remote_problem = problem
 
     def shadowed(self, name: str) -> bool:
         """Whether a local connection is hidden by a hub connection of the same name."""
@@ -101,6 +107,9 @@ class Connections:
         if not name:
             raise BadRequest("No connection named.", hint="Pass ?connection=<name>.")
         conn = self.find(name)
+        if conn is None and self._remote_problem is not None:
+            # Perhaps one of the hub's: say why it is not known (a copy: raised many times).
+            raise copy.copy(self._remote_problem)
         if conn is None:
             known = ", ".join(self.names()) or "none configured"
             raise NotFound(

@@ -178,9 +178,11 @@ class HubMode:
             listing = await self.client.status()
         except DbxAuthError as exc:
             self.problem = exc
-            for name, conn in self.connections().items():
+            self.service.connections.set_remote(self._conns, problem=exc)
+            for name, conn in self._conns.items():
                 if name not in self._pending:
                     self.service.broker.report(conn, Status(State.ERROR, exc.message, exc.hint))
+            self._start_polling()
             raise
         self._read_once = True
         self.problem = None
@@ -306,11 +308,16 @@ class HubMode:
         else:
             self._pending[conn.name].deadline = self._clock() + self.login_ttl
         self.service.broker.report(conn, Status(State.LOGIN_PENDING))
+        self._start_polling()
+
+    def _start_polling(self) -> None:
         if self._poller is None or self._poller.done():
             self._poller = asyncio.ensure_future(self._poll())
 
     async def _poll(self) -> None:
-        while self._pending:
+        """While a sign-in is pending, or the service could not be read (so that hub
+        connections, and kernels' tokens, heal by themselves when it is back)."""
+        while self._pending or self.problem is not None:
             await asyncio.sleep(self.poll_interval)
             try:
                 await self.refresh()
