@@ -14,12 +14,15 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import httpx
+from browser import sign_in
 from harness import SERVICE, Hub, HubBrowser
 
 from jupyter_dbx_auth.emulator.harness import EmulatorProcess
+
+EMAILS = {"alice": "alice@example.com", "bob": "bob@example.com"}
 
 #: A service principal of alice's own, in her ~/.databrickscfg (a local connection, not the hub's).
 OWN_SP = {
@@ -251,3 +254,55 @@ class RemoteKernel:
 
 def path_of(url: str) -> str:
     return urlparse(url).path
+
+
+class Env:
+    def __init__(self, hub: Hub, emulator: EmulatorProcess, db: str) -> None:
+        self.hub, self.emulator, self.db = hub, emulator, db
+        self.people: dict[str, Person] = {}
+        self.tokens: dict[str, str] = {}
+        self.kernels: dict[str, RemoteKernel] = {}
+
+    def person(self, user: str) -> Person:
+        if user not in self.people:
+            self.people[user] = person = Person(self.hub, user)
+            assert person.open_server().status_code == 200
+            assert person.xsrf(), "no _xsrf cookie from the server's page"
+        return self.people[user]
+
+    def kernel(self, user: str) -> RemoteKernel:
+        if user not in self.kernels:
+            kernel = RemoteKernel(self.person(user).server, self.tokens[user])
+            out, status = kernel.run("%load_ext jupyter_dbx_auth")
+            assert status == "ok", out
+            self.kernels[user] = kernel
+        return self.kernels[user]
+
+    def password(self, user: str) -> str:
+        return self.emulator.user(EMAILS[user])["password"]
+
+    def begin(self, user: str, prefix: str | None = None) -> str:
+        """Press Log in on `emu` in the sidebar of `user`'s server: the URL the window opens."""
+        reply = self.person(user).api("POST", "dbx-auth/api/connections/emu/login", prefix, json={})
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        server = prefix or f"/user/{user}/"
+        back = quote(f"{server}dbx-auth/signed-in/emu", safe="")
+        assert body["authorize_url"] == f"/services/{SERVICE}/login/emu?next={back}", body
+        assert body["finish"] == "callback" and body["expires_at"] > time.time()
+        return body["authorize_url"]
+
+    def at_databricks(self, user: str, authorize_url: str) -> str:
+        """The window: hub OAuth to the service, Databricks' form; the hub callback URL."""
+        browser = self.person(user).browser
+        page = browser.get(self.hub.url.rstrip("/") + authorize_url)
+        assert page.status_code == 200, (page.url, page.text[:300])
+        callback = sign_in(str(page.url), EMAILS[user], self.password(user), client=browser.http)
+        assert callback.startswith(self.hub.service_url + "callback?"), callback
+        return callback
+
+    def sign_in(self, user: str, prefix: str | None = None) -> httpx.Response:
+        callback = self.at_databricks(user, self.begin(user, prefix))
+        done = self.person(user).browser.get(callback)  # the hub callback, then `next`
+        assert done.status_code == 200, (done.url, done.text[:300])
+        return done
