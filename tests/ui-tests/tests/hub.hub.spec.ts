@@ -98,6 +98,19 @@ async function serverConnection(): Promise<{ status: string; identity?: string |
   return body.connections.find((c: { name: string }) => c.name === seed.connection);
 }
 
+/** The notebook's kernel can take a cell: JupyterLab drops a run asked for while it is still
+ * connecting (as Galata's `runCell` does, wait for the status bar to say so). */
+async function kernelReady(): Promise<void> {
+  await lab.waitForFunction(
+    () => {
+      const text = document.querySelector('#jp-main-statusbar')?.textContent ?? '';
+      return text.includes('Idle') && !/Connecting|Initializing|Starting/.test(text);
+    },
+    undefined,
+    { timeout: 90_000 }
+  );
+}
+
 /** Press "Log in" on a card; the popup it opens, once at the emulator's sign-in page. */
 async function startSignIn(emu: Locator): Promise<Page> {
   const popupPromise = lab.waitForEvent('popup');
@@ -196,18 +209,16 @@ test('insert %dbx_connect into a notebook and run it: alice, through the hub', a
   await lab.locator('.jp-LauncherCard[data-category="Notebook"]').first().click();
   const notebook = lab.locator('.jp-NotebookPanel').last();
   await expect(notebook).toBeVisible();
-  await expect(notebook.locator('.jp-Notebook-ExecutionIndicator')).toHaveAttribute(
-    'data-status',
-    'idle',
-    { timeout: 90_000 }
-  );
+  await kernelReady();
   const panel = await openPanel(lab);
   await card(panel, seed.connection).getByRole('button', { name: 'Insert %dbx_connect' }).click();
   const cell = notebook.locator('.jp-CodeCell').first();
   await expect(cell.locator('.jp-InputArea')).toContainText(`%dbx_connect ${seed.connection}`);
 
   await cell.locator('.jp-InputArea-editor').click();
+  await kernelReady();
   await lab.keyboard.press('Shift+Enter');
+  await expect(cell.locator('.jp-InputPrompt')).toHaveText(/\[(\*|\d+)\]/); // it runs
   // The kernel's token came from her server, which got it from the hub service: her identity.
   await expect(cell.locator('.jp-OutputArea-output').last()).toContainText(
     seed.emulator.user.username,
