@@ -57,11 +57,15 @@ class Hub:
         service_environment: dict[str, str] | None = None,
         extra_config: str = "",
         ready_path: str = "api/whoami",
+        port: int | None = None,
     ) -> None:
+        """`port`: the proxy's public port, when a caller must know it before the hub starts
+        (the UI tests' Playwright config); a free one otherwise."""
         self.workdir = workdir
         self.password = "pw-" + secrets.token_hex(8)  # DummyAuthenticator's one password
         self.admin_token = secrets.token_hex(24)  # the harness's own service token
         self.port, self.hub_port, self.api_port, self.service_port = (free_port() for _ in range(4))
+        self.port = port or self.port
         self.url = f"http://127.0.0.1:{self.port}/"
         self.service_url = f"{self.url}services/{SERVICE}/"
         self.service_command = service_command or [sys.executable, str(HERE / "whoami_service.py")]
@@ -221,7 +225,11 @@ class Hub:
                 for item in raw.decode(errors="replace").split("\0")
                 if "=" in item
             )
-            if env.get("JUPYTERHUB_USER") == user and "JUPYTERHUB_SERVER_NAME" in env:
+            # This hub's server, not one of another hub on the machine (tests run side by side).
+            ours = env.get("JUPYTERHUB_API_URL", "").startswith(
+                f"http://127.0.0.1:{self.hub_port}/"
+            )
+            if env.get("JUPYTERHUB_USER") == user and "JUPYTERHUB_SERVER_NAME" in env and ours:
                 if env.get("JUPYTERHUB_SERVICE_URL", "").startswith("http://127.0.0.1"):
                     return env
         raise LookupError(f"no single-user server process found for {user}")

@@ -8,6 +8,10 @@
  * - `auth`: the Jupyter token and XSRF on. The browser signs in once through the token URL and
  *   from then on uses the login cookie and the `_xsrf` cookie + header, the labextension's real
  *   path; the sidebar spec runs again here, and `xsrf.auth.spec.ts` checks XSRF is enforced.
+ *
+ * And a real local JupyterHub for the `hub` project (`*.hub.spec.ts` only, and only there):
+ * hub_server.py starts the emulator, JupyterHub 6.1 with the `dbx-auth` token service and
+ * single-user servers in hub mode, on DBX_UI_HUB_PORT; it needs `make hub-proxy` and says so.
  */
 import type { PlaywrightTestConfig } from '@playwright/test';
 
@@ -20,6 +24,9 @@ const authPort = Number(process.env.DBX_UI_AUTH_PORT ?? 8899);
 const token = process.env.DBX_UI_TOKEN ?? 'galata-ui-test-token';
 const baseURL = `http://localhost:${port}`;
 const authURL = `http://localhost:${authPort}`;
+const hubPort = Number(process.env.DBX_UI_HUB_PORT ?? 8897);
+// 127.0.0.1, the address the hub binds and builds its OAuth callback URL from.
+const hubURL = `http://127.0.0.1:${hubPort}`;
 
 const chromiumArgs = [
   '--no-sandbox',
@@ -63,7 +70,7 @@ const config: PlaywrightTestConfig = {
   projects: [
     {
       name: 'open',
-      testIgnore: /\.auth\.spec\.ts$/,
+      testIgnore: [/\.auth\.spec\.ts$/, /\.hub\.spec\.ts$/],
       use: { baseURL }
     },
     {
@@ -81,9 +88,29 @@ const config: PlaywrightTestConfig = {
           args: [...chromiumArgs, '--disable-features=LocalNetworkAccessChecksWebSockets']
         }
       } as Record<string, unknown>
+    },
+    {
+      name: 'hub',
+      testMatch: /\.hub\.spec\.ts$/,
+      use: { baseURL: hubURL }
     }
   ],
-  webServer: [server(port, {}), server(authPort, { DBX_UI_AUTH_TOKEN: token })]
+  webServer: [
+    server(port, {}),
+    server(authPort, { DBX_UI_AUTH_TOKEN: token }),
+    {
+      command: 'python hub_server.py',
+      // Ready when it says so: the hub, its service and the emulator are up and .hub-<port>.json
+      // is written (the hub's own pages answer a little earlier).
+      wait: { stdout: /DBX_UI_HUB_READY / },
+      timeout: 120_000,
+      reuseExistingServer: false,
+      // SIGTERM: it stops the hub (which stops the servers it spawned), the service and the
+      // emulator, and removes its files.
+      gracefulShutdown: { signal: 'SIGTERM' as const, timeout: 40_000 },
+      env: { ...process.env, DBX_UI_HUB_PORT: String(hubPort) } as Record<string, string>
+    }
+  ]
 };
 
 export default config;
