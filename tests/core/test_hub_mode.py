@@ -165,6 +165,30 @@ async def test_cancel_puts_back_the_status_from_before(service: AuthService) -> 
     assert (await service.connection_status(service.get("emu")))["status"] == "logged_out"
 
 
+async def test_a_sign_in_given_up_here_is_not_pending_again(service: AuthService, stand) -> None:
+    """The service keeps a started sign-in as pending until its own timeout: after Cancel here,
+    reading the service's status must not turn the connection back to "pending"."""
+    state, _ = stand
+    hub = service.hub
+    assert hub is not None
+    conn = service.get("emu")
+    await hub.begin(conn, next_url="/")
+    state.connections[0] = entry("emu", "login_pending")
+    await service.cancel_login_of(conn, user="alice")
+    await hub.refresh()
+    status = await service.connection_status(conn)
+    assert (status["status"], status["reason"]) == ("logged_out", "cancelled")
+    listed_now = listed(await service.list_connections())["emu"]
+    assert (listed_now["status"], listed_now["reason"]) == ("logged_out", "cancelled")
+    # The service moves on (the window was not closed after all: signed in): that is shown.
+    state.connections[0] = entry("emu", "ok", "alice@example.com")
+    await hub.refresh()
+    assert (await service.connection_status(conn))["status"] == "ok"
+    # A new sign-in started here is pending again, whatever the service said before.
+    await hub.begin(conn, next_url="/")
+    assert (await service.connection_status(conn))["status"] == "login_pending"
+
+
 async def test_tokens_come_from_the_hub_cached_and_rejected_passed_on(
     service: AuthService, stand
 ) -> None:

@@ -120,6 +120,9 @@ class HubMode:
         self.problem: DbxAuthError | None = None  # the last failure to read the status
         self._read_once = False
         self._pending: dict[str, _Pending] = {}
+        # Sign-ins given up here (Cancel, window closed) that the service still holds as
+        # started until its own timeout: shown as given up, not as pending again.
+        self._given_up: dict[str, Status] = {}
         self._seen: dict[str, tuple[Any, ...]] = {}  # what was last published, beside the status
         self._poller: asyncio.Task[None] | None = None
         self._service: AuthService | None = None
@@ -161,7 +164,16 @@ class HubMode:
         entry = self._entries.get(connection.name)
         if entry is None:
             return Status(State.LOGGED_OUT, reason=Reason.NOT_SIGNED_IN)
-        return _status(entry)
+        return self._shown(connection.name, entry)
+
+    def _shown(self, name: str, entry: dict[str, Any]) -> Status:
+        """The service's status of `name`, except a sign-in this server gave up (which the
+        service keeps as started until it expires there): that one stays given up."""
+        status = _status(entry)
+        if status.state is State.LOGIN_PENDING and name in self._given_up:
+            return self._given_up[name]
+        self._given_up.pop(name, None)  # the service moved on (signed in, out, an error)
+        return status
 
     # -- the service's status --------------------------------------------------------------
 
@@ -217,7 +229,7 @@ class HubMode:
                 )
                 self.service.broker.report(conn, gave_up)
                 return
-        status = _status(entry)
+        status = self._shown(name, entry)
         before = self.service.broker.status(conn)  # from memory for a hub connection
         self.service.broker.report(conn, status)  # a changed status is published from there
         seen = (entry.get("identity"), entry.get("credentials"), entry.get("host"))
@@ -298,6 +310,7 @@ class HubMode:
 
     async def wait_for_sign_in(self, conn: Connection) -> None:
         """Show the sign-in as pending and poll the service until it ends (or its TTL)."""
+        self._given_up.pop(conn.name, None)  # a new sign-in: the service's "pending" is it
         if conn.name not in self._pending:
             before = await self.service.broker.load_status(conn)
             self._pending[conn.name] = _Pending(
@@ -332,6 +345,7 @@ class HubMode:
         if pending is None or conn is None:
             return None
         status = dataclasses.replace(pending.status, reason=reason, message=message, hint=None)
+        self._given_up[name] = status
         self.service.broker.report(conn, status)
         return status
 

@@ -149,13 +149,8 @@ test('the sidebar lists the hub connection, signed out', async () => {
 test('the sidebar follows the server’s event stream under the hub ("Live")', async () => {
   // The stream is an EventSource: cookie-authenticated and unable to send the X-XSRFToken
   // header, so JupyterHub's single-user auth (jupyterhub/_xsrf_utils.py, `_needs_check_xsrf`:
-  // Sec-Fetch-Mode "cors" is checked even for a GET) wants `_xsrf` in its query string.
-  test.fail(
-    true,
-    'KNOWN BUG (labextension/src/api.ts eventsUrl): the stream is opened without `_xsrf`, ' +
-      'JupyterHub answers 403 and the sidebar falls back to polling every 30 s. ' +
-      'Remove this line with the fix.'
-  );
+  // Sec-Fetch-Mode "cors" is checked even for a GET) wants `_xsrf` in its query string, which
+  // the sidebar adds from the `_xsrf` cookie (labextension/src/urls.ts `eventsUrlOf`).
   const panel = await openPanel(lab);
   await expect(panel.locator('.jp-DbxAuth-footer')).toContainText('Live', { timeout: 5_000 });
 });
@@ -238,14 +233,6 @@ test('log out: signed out in the sidebar and at the hub service', async () => {
 test('a sign-in window closed before the end: not signed in, Log in offered again', async () => {
   const panel = await openPanel(lab);
   const emu = card(panel, seed.connection);
-  test.fail(
-    true,
-    'KNOWN BUGS: (1) without the event stream (see above) the sidebar never hears the sign-in ' +
-      'is pending, so a closed window cancels nothing; (2) hub mode ' +
-      "(core/service/hub_mode.py): after the server gives a sign-in up, its next read of the " +
-      "service's status (which still holds the started sign-in) shows it pending again. " +
-      'Remove this line with both fixes.'
-  );
   const popup = await startSignIn(emu);
   // The sidebar sees the window close and gives the sign-in up: it asks the server to cancel.
   const cancelled = lab.waitForResponse(
