@@ -424,3 +424,87 @@ async def test_a_failed_save_is_said_in_the_log(emulator, engine, caplog) -> Non
     assert [r.getMessage() for r in caplog.records] == [
         "Could not save the rotated sign-in of emu (OSError); kept in memory only"
     ]
+
+
+async def test_a_sign_in_abandoned_from_an_error_goes_back_to_the_error(emulator, engine) -> None:
+    """The status before a sign-in is kept when the sign-in starts, not read again from the
+    store: an error shown before (which the store cannot tell) comes back when it is given up."""
+    broker = TokenBroker(MemoryStore(), engine)
+    conn = user_conn(emulator)
+    broker._board.set("emu", Status(State.ERROR, "Databricks did not answer.", "Try again."))
+    await broker.begin_login(conn, REDIRECT)
+    status = await broker.abandon_login(conn, Reason.CANCELLED, "You cancelled.", pending=True)
+    assert status == Status(State.ERROR, "You cancelled.", None, reason=Reason.CANCELLED)
+
+
+async def test_never_signed_in_is_logged_out_not_expired(emulator, engine) -> None:
+    broker = TokenBroker(MemoryStore(), engine)
+    conn = user_conn(emulator)
+    with pytest.raises(LoginRequired) as info:
+        await broker.get_token(conn)
+    assert info.value.error == "not_signed_in"
+    assert broker.status(conn) == LOGGED_OUT
+
+
+async def test_a_refused_refresh_is_expired_and_forgets_what_it_held(emulator, engine) -> None:
+    from tests.core.test_broker import FlakyStore
+
+    store = FlakyStore()
+    broker, conn, _ = await signed_in(emulator, engine, store)
+    store.fail_puts = 1
+    await broker.get_token(conn, force_refresh=True)  # rotated, kept in memory only
+    emulator.revoke("alice@example.com")
+    with pytest.raises(LoginRequired) as info:
+        await broker.get_token(conn, force_refresh=True)
+    status = broker.status(conn)
+    assert (status.state, status.reason, status.message) == (
+        State.LOGIN_REQUIRED,
+        Reason.EXPIRED,
+        info.value.message,
+    )
+    assert store.get("u2m", "emu") is None
+    # Nothing of the dead sign-in is tried again: no request, "not signed in".
+    before = emulator.token_requests().get("refresh_token", 0)
+    with pytest.raises(LoginRequired) as again:
+        await broker.get_token(conn, force_refresh=True)
+    assert again.value.error == "not_signed_in"
+    assert emulator.token_requests().get("refresh_token", 0) == before
+
+
+async def test_a_stored_token_is_due_at_its_refresh_point_exactly(emulator, engine) -> None:
+    import time
+
+    _, conn, store = await signed_in(emulator, engine)
+    # Brokers without a cache (other servers): the store's record and the clock decide.
+    stored = await TokenBroker(store, engine, clock=FixedClock(time.time())).get_token(conn)
+    due = stored.refresh_at(300.0)
+    before = await TokenBroker(store, engine, clock=FixedClock(due - 0.001)).get_token(conn)
+    assert before.access_token == stored.access_token
+    at = await TokenBroker(store, engine, clock=FixedClock(due)).get_token(conn)
+    assert at.access_token != stored.access_token
+
+
+async def test_a_sign_in_whose_first_save_failed_still_refreshes(emulator, engine) -> None:
+    from tests.core.test_broker import FlakyStore
+
+    store = FlakyStore()
+    store.fail_puts = 1
+    broker, conn, _ = await signed_in(emulator, engine, store)
+    assert store.get("u2m", "emu") is None  # only in memory
+    tokens = await broker.get_token(conn, force_refresh=True)
+    assert Secret(store.get("u2m", "emu")["refresh_token"]) == tokens.refresh_token
+
+
+async def test_a_newer_stored_sign_in_wins_over_an_unsaved_older_one(emulator, engine) -> None:
+    """A rotated token kept in memory (its save failed) is older than a sign-in stored since
+    (another window, another server): the store's is used, the memory's is not spent."""
+    from tests.core.test_broker import FlakyStore
+
+    store = FlakyStore()
+    broker, conn, _ = await signed_in(emulator, engine, store)
+    store.fail_puts = 1
+    unsaved = await broker.get_token(conn, force_refresh=True)
+    await signed_in(emulator, engine, store)  # a new sign-in, stored
+    await broker.get_token(conn, force_refresh=True)
+    # The unsaved refresh token was not spent: it still works at the IdP.
+    assert (await engine.refresh(conn, unsaved.refresh_token)).access_token
