@@ -14,6 +14,7 @@ record is refused instead of silently used.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -44,6 +45,8 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 #: Longest file name most file systems accept (bytes; encode_name output is ASCII).
 MAX_FILE_NAME = 255
+#: What a write's temporary name adds to a record's file name (`._write`: ".NAME.<12 hex>.tmp").
+_TEMP_EXTRA = len(".") + len(".") + 12 + len(".tmp")
 
 
 def encode_name(key: str) -> str:
@@ -144,7 +147,7 @@ class EncryptedFileStore(SecretStore):
             raise StoreError(
                 "A record name is not valid text.", hint="Check the connection name and client id."
             ) from None
-        if len(name) > MAX_FILE_NAME:
+        if len(name) + _TEMP_EXTRA > MAX_FILE_NAME:  # its temporary name must fit too
             raise StoreError(
                 "A record name is too long to store.",
                 hint="Use a shorter connection name or client id.",
@@ -266,7 +269,8 @@ class EncryptedFileStore(SecretStore):
             os.replace(tmp, path)
             fsync_dir(path.parent)  # and the new name survives a power cut
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
             raise StoreError(
                 f"Cannot write the secret store file {path} ({exc.strerror}).",
                 hint="Check free disk space and the store directory's permissions.",
