@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from jupyter_dbx_auth.core.broker import TokenBroker, _ConnectionSecretsOnly
+from jupyter_dbx_auth.core.broker import TokenBroker
 from jupyter_dbx_auth.core.connections import AuthMethod, Connection
 from jupyter_dbx_auth.core.errors import (
     CredentialsMissing,
@@ -21,6 +21,7 @@ from jupyter_dbx_auth.core.errors import (
 )
 from jupyter_dbx_auth.core.oauth import OAuthEngine
 from jupyter_dbx_auth.core.secret import Secret
+from jupyter_dbx_auth.core.sources import ConnectionSecretsOnly
 from jupyter_dbx_auth.core.status import Reason, State, Status
 from jupyter_dbx_auth.core.store import MemoryStore
 from tests.core.test_broker import FAST, REDIRECT, sign_in_user, sp_conn, user_conn
@@ -68,7 +69,7 @@ async def test_first_status_of_service_principals(emulator, engine) -> None:
     assert broker.status(pat) == Status(State.OK)
 
 
-class WarningSecrets(_ConnectionSecretsOnly):
+class WarningSecrets(ConnectionSecretsOnly):
     def warnings(self, connection: Connection) -> tuple[str, ...]:
         return (f"{connection.name}: the secret expires soon",)
 
@@ -88,7 +89,7 @@ async def test_service_principal_statuses_carry_the_secret_warnings(emulator, en
 
 
 async def test_connection_secrets_only() -> None:
-    source = _ConnectionSecretsOnly()
+    source = ConnectionSecretsOnly()
     conn = Connection(name="sp", host="https://h", method=AuthMethod.SERVICE_PRINCIPAL)
     with pytest.raises(CredentialsMissing) as info:
         await source.credentials(conn)
