@@ -367,8 +367,12 @@ async def test_refreshing_status_carries_the_warnings(emulator, engine) -> None:
     assert seen == [Status(State.REFRESHING, warnings=warn), Status(State.OK, warnings=warn)]
 
 
-async def test_a_failed_refresh_within_the_margin_keeps_the_current_token(emulator, engine) -> None:
+async def test_a_failed_refresh_within_the_margin_keeps_the_current_token(
+    emulator, engine, caplog
+) -> None:
     import time
+
+    caplog.set_level(logging.WARNING, logger="jupyter_dbx_auth.core.broker")
 
     clock = FixedClock(time.time())
     store = MemoryStore()
@@ -384,9 +388,14 @@ async def test_a_failed_refresh_within_the_margin_keeps_the_current_token(emulat
     clock.now = current.refresh_at(broker.refresh_margin) + 1  # due, not yet expired
     assert await broker.get_token(conn) is current
     assert broker.status(conn) == Status(State.ERROR, "Databricks did not answer.", "Try again.")
-    clock.now = current.expires_at - 5  # within 10 s of expiry: no longer offered
+    clock.now = current.expires_at - 10.5  # still offered until 10 s before expiry
+    assert await broker.get_token(conn) is current
+    clock.now = current.expires_at - 10  # from there on: no longer offered
     with pytest.raises(TransientOAuthError):
         await broker.get_token(conn)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING][:1] == [
+        "Refresh of emu failed (TransientOAuthError); using the current token until it expires"
+    ]
 
 
 async def test_an_imported_sign_in_refreshes_with_the_app_it_was_issued_to(
