@@ -86,7 +86,7 @@ export function cliLoginTests(): void {
     await cliButton(cli).click();
     const step = confirmStep(cli);
     await expect(step.locator('.jp-DbxAuth-cliQuestion')).toContainText(
-      `It replaces your current sign-in as ${alice};`
+      `It replaces your current sign-in as ${alice}, which is kept should Databricks refuse`
     );
     await step.getByRole('button', { name: 'Cancel' }).click();
     await expect(step).toHaveCount(0);
