@@ -518,3 +518,29 @@ async def test_a_newer_stored_sign_in_wins_over_an_unsaved_older_one(emulator, e
     await broker.get_token(conn, force_refresh=True)
     # The unsaved refresh token was not spent: it still works at the IdP.
     assert (await engine.refresh(conn, unsaved.refresh_token)).access_token
+
+
+async def test_logout_also_forgets_a_rotated_token_kept_only_in_memory(emulator, engine) -> None:
+    """A rotation the store refused is kept in memory; logging out must drop it too, or the
+    next token request would sign the logged-out user back in with it."""
+    from tests.core.test_broker import FlakyStore
+
+    store = FlakyStore()
+    broker, conn, _ = await signed_in(emulator, engine, store)
+    store.fail_puts = 1
+    await broker.get_token(conn, force_refresh=True)  # rotated, kept in memory only
+    await broker.logout(conn)
+    before = emulator.token_requests().get("refresh_token", 0)
+    with pytest.raises(LoginRequired) as info:
+        await broker.get_token(conn)
+    assert info.value.error == "not_signed_in"
+    assert emulator.token_requests().get("refresh_token", 0) == before
+
+
+async def test_a_notebook_waiting_after_an_error_goes_back_to_it(emulator, engine) -> None:
+    broker = TokenBroker(MemoryStore(), engine)
+    conn = user_conn(emulator)
+    broker._board.set("emu", Status(State.ERROR, "Databricks did not answer.", "Try again."))
+    await broker.note_waiting(conn)
+    status = await broker.abandon_login(conn, Reason.CANCELLED, None, pending=False)
+    assert status == Status(State.ERROR, None, None, reason=Reason.CANCELLED)
