@@ -129,6 +129,9 @@ def test_names_that_cannot_be_files(store: EncryptedFileStore) -> None:
         "A record name is not valid text.",
         "Check the connection name and client id.",
     )
+
+
+def test_names_too_long_for_a_file(store: EncryptedFileStore) -> None:
     # The longest name whose write's temporary file name (".NAME.<12 hex>.tmp") still fits.
     longest = "x" * (ef.MAX_FILE_NAME - len(".fernet") - len("..") - 12 - len(".tmp"))
     store.put("u2m", longest, {"a": 1})
