@@ -92,11 +92,30 @@ def test_kernel_key_export_and_withdraw():
         ("::1", 8888, "", "http://[::1]:8888/a%40b/"),
         ("10.1.2.3", 9000, "/c.pem", "https://10.1.2.3:9000/a%40b/"),
         ("localhost", 0, "", None),
+        ("", 8888, "", "http://127.0.0.1:8888/a%40b/"),
+        ("*", 8888, "", "http://127.0.0.1:8888/a%40b/"),
+        ("::", 8888, "", "http://127.0.0.1:8888/a%40b/"),
+        (" 127.0.0.1 ", 8888, "", "http://127.0.0.1:8888/a%40b/"),
+        ("[::1]", 8888, "", "http://[::1]:8888/a%40b/"),
+        ("jupyter.internal", 8888, "", "http://jupyter.internal:8888/a%40b/"),
     ],
 )
 def test_kernel_server_url(ip, port, certfile, expected):
     app = SimpleNamespace(ip=ip, port=port, certfile=certfile, base_url="/a%40b/", sock="")
     assert kernel_server_url(app) == expected
+
+
+def test_kernel_server_url_on_a_unix_socket_or_before_binding():
+    """A server on a UNIX socket has no TCP URL for kernels; nor has one whose port is not
+    bound yet; a missing or empty base URL is "/"."""
+    on_socket = SimpleNamespace(ip="", port=8888, certfile="", base_url="/", sock="/run/j.sock")
+    assert kernel_server_url(on_socket) is None
+    assert kernel_server_url(SimpleNamespace(port=8888)) == "http://127.0.0.1:8888/"
+    assert kernel_server_url(SimpleNamespace(port=8888, base_url="", ip=None)) == (
+        "http://127.0.0.1:8888/"
+    )
+    assert kernel_server_url(SimpleNamespace()) is None
+    assert kernel_server_url(SimpleNamespace(port=None)) is None
 
 
 async def test_kernels_get_the_key_and_url(dbx_app, jp_http_port, kernel_headers):
