@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_dbx_auth.core.errors import StoreError
-from jupyter_dbx_auth.core.store import EncryptedFileStore
-from jupyter_dbx_auth.core.store import _keys
+from jupyter_dbx_auth.core.store import EncryptedFileStore, _keys
 from jupyter_dbx_auth.core.store import encrypted_file as ef
 from jupyter_dbx_auth.core.store._keys import KEY_HINT, check_private
 
