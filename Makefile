@@ -16,7 +16,7 @@ LABEXT_SRC := $(shell find $(LABEXT_DIR)/src $(LABEXT_DIR)/style $(LABEXT_DIR)/s
 # jlpm install runs again only when the dependency set changes.
 LABEXT_DEPS := $(LABEXT_DIR)/node_modules/.jlpm-installed
 
-.PHONY: demo test pytest lint bench clean setup labextension hub-proxy mutate
+.PHONY: demo test pytest lint bench clean setup labextension hub-proxy mutate mutate-rerun
 
 # `make mutate`: mutation testing (mutmut) of the modules that carry security and correctness.
 # Not part of `make test` (slow); run it before resolving a security issue. THE one list of
@@ -103,6 +103,21 @@ bench: setup
 mutate: setup
 	$(BIN)/mutmut run --max-children $(MUTATE_JOBS) $(MUTATE_GLOBS)
 	$(BIN)/mutmut results
+
+# Re-run the survivors of the last `make mutate` whose names match MATCH (a grep -E pattern)
+# against chosen TESTS, the way mutmut runs one mutant (MUTANT_UNDER_TEST in mutants/): minutes
+# for new tests of one module instead of a whole run. Prints "killed" or "SURVIVED" per mutant.
+#   make mutate-rerun MATCH='store\.encrypted_file' TESTS='tests/core/test_store_guards.py'
+mutate-rerun:
+	@test -d mutants || { echo "No mutants/ here: run make mutate first."; exit 2; }
+	@test -n "$(TESTS)" || { echo "Say which tests: TESTS='tests/core/test_x.py ...'"; exit 2; }
+	@for f in $(TESTS); do mkdir -p "mutants/$$(dirname $$f)" && cp "$$f" "mutants/$$f" || exit 2; done; \
+	for m in $$($(BIN)/mutmut results 2>/dev/null | grep -E '$(MATCH)' | grep -E 'survived|no tests' \
+	            | awk '{print $$1}' | tr -d ':'); do \
+	  (cd mutants && MUTANT_UNDER_TEST=$$m timeout 600 ../$(PY) -m pytest -x -q -p no:cacheprovider \
+	     -p no:randomly $(TESTS) >/dev/null 2>&1); rc=$$?; \
+	  case $$rc in 0) echo "SURVIVED $$m";; 1) echo "killed   $$m";; *) echo "error($$rc) $$m";; esac; \
+	done
 
 clean:
 	rm -rf $(VENV) .venv-spark mutants tests/hub/node_modules labextension/node_modules labextension/lib jupyter_dbx_auth/labextension
