@@ -140,6 +140,14 @@ class PendingLogins(Generic[P]):
             raise StateRejected("This sign-in was started by another Jupyter user.", "other_user")
         return entry
 
+    def in_progress(self, connection: str) -> bool:
+        """Whether a sign-in of `connection` is held and still within its TTL."""
+        now = self._clock()
+        return any(
+            e.connection == connection and now - e.created <= self.ttl
+            for e in self._entries.values()
+        )
+
     def drop_connection(self, connection: str) -> int:
         """Forget every sign-in of `connection` in progress; how many there were."""
         keys = [k for k, e in self._entries.items() if e.connection == connection]

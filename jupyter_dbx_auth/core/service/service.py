@@ -5,7 +5,7 @@ in-process facade, and next a hub token service or a metadata endpoint) parse th
 one method here and render the answer; none keeps state or policy of its own:
 - connections: config, environment and `.databrickscfg` resolved (`connections.py`);
 - sign-ins: the one login-state table (`pending.py`), callback URL rules (`redirects.py`),
-  sign-ins declined, cancelled or awaited by a notebook (`sign_in_ends.py`);
+  sign-ins declined, cancelled, timed out (`timeouts.py`) or awaited (`sign_in_ends.py`);
 - service principals: one record scheme and public view (`service_principals.py`);
 - identity: SCIM `Me`, in memory only (`identity.py`);
 - tokens, including what a rejected token means (`token`, `rejected.py`);
@@ -47,6 +47,7 @@ from .service_principals import ServicePrincipals
 from .settings import ServiceSettings
 from .sign_in_ends import SignInEnds
 from .sp_methods import PrincipalMethods
+from .timeouts import SignInTimeouts
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class AuthService(SignInEnds, PrincipalMethods):
         self._forced = ForcedRefreshes(settings.forced_refresh_interval, clock)
         self._unsubscribe = self.broker.subscribe(self._on_status)
         self.endings = SignInEndings()  # how pending sign-ins end; who hears that they did
+        self.timeouts = SignInTimeouts(self.pending.ttl, self.expire_login)
         if self.hub is not None:
             self.hub.attach(self)
 
@@ -231,19 +233,9 @@ class AuthService(SignInEnds, PrincipalMethods):
             )
         url, pending = await self.broker.begin_login(conn, redirect_uri)
         self.pending.add(user, conn.name, pending.state, pending, next_url, client=client)
+        self.timeouts.watch(pending.state)
         self._audit("login", conn.name, outcome="started", user=user)
         return url
-
-    def on_login_end(self, listener: Callable[[str], None]) -> None:
-        """`listener(state)` when a sign-in completes, fails or is declined."""
-        self.endings.subscribe(listener)
-
-    def note_sign_in(self, name: str, state: str, how: dict[str, Any]) -> None:
-        """How the pending sign-in `state` of `name` ends (`sign_in` in its status)."""
-        self.endings.note(name, state, how)
-        conn = self.connections.find(name)
-        if conn is not None:
-            self._on_status(name, self.broker.status(conn))
 
     async def complete_pasted(
         self, conn: Connection, *, user: str | None, text: object
@@ -393,6 +385,7 @@ class AuthService(SignInEnds, PrincipalMethods):
         if self.hub is not None:
             await self.hub.aclose()
         self.endings.clear()
+        self.timeouts.cancel()
         self._unsubscribe()
         self.identities.cancel()
         self.events.shutdown()
