@@ -128,6 +128,12 @@ class DatabricksAuthHub(Application):
     secret_expiry_warning_days = Float(
         30.0, help="Warn on the admin page this many days before a group SP's secret expires."
     ).tag(config=True)
+    user_idle_timeout = Float(
+        3600.0,
+        help="""Seconds after a hub user's last request at which the service forgets what it holds
+        for them in memory (cached access tokens, identity), unless a sign-in is under way. Their
+        sign-ins stay in the store; the next request reads them again (one refresh).""",
+    ).tag(config=True)
 
     bind_url = Unicode(
         help="""Where this process listens (`http://127.0.0.1:10101`). Default:
@@ -328,6 +334,7 @@ class DatabricksAuthHub(Application):
                 max_pending_per_user=self.max_pending_logins,
                 public_url=self.public_url,
             ),
+            user_idle=self.user_idle_timeout,
         )
 
     async def serve(self) -> None:

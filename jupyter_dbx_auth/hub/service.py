@@ -7,7 +7,7 @@ one per hub group, nothing else.
   in alice's table only, so bob's browser replaying her callback finds nothing to complete (and
   burns nothing of hers); two of alice's servers asking at expiry cause one refresh, while bob's
   refresh never waits for hers. Built on first use, so a hub of 1,000 users costs memory only for
-  those who use it.
+  those who use it, and forgotten again after `user_idle` seconds unused.
 - A hub group's AuthService runs on `for_group(name)` and holds the admin's service principals for
   that group (`group_service_principals`, secrets read by this process from its environment or
   files, `load_group_service_principals`). A member asks for one as `<connection>@<group>`; anyone
@@ -21,7 +21,8 @@ import asyncio
 import datetime
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,8 @@ class HubTokenService:
         app: OAuthApp,
         settings: ServiceSettings | None = None,
         http: httpx.AsyncClient | None = None,
+        user_idle: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.connections = {name: dict(values) for name, values in connections.items()}
@@ -92,6 +95,11 @@ class HubTokenService:
         self.settings = settings or ServiceSettings()
         self.http = http or httpx.AsyncClient(timeout=30.0)
         self._users: dict[str, AuthService] = {}
+        self.user_idle = user_idle
+        self._clock = clock
+        self._used: dict[str, float] = {}  # user -> when their AuthService was last asked for
+        self._next_sweep = 0.0
+        self._closing: set[asyncio.Future[None]] = set()
         self._groups: dict[str, AuthService] = {}
         #: group -> {connection: client id}, from the configuration.
         self.group_sps: dict[str, dict[str, str]] = {}
@@ -112,10 +120,35 @@ class HubTokenService:
         return service
 
     def user_service(self, name: str) -> AuthService:
+        now = self._clock()
+        if now >= self._next_sweep:
+            self._forget_idle_users(now)
         service = self._users.get(name)
         if service is None:
             service = self._users[name] = self._service(self.db.for_user(name))
+        self._used[name] = now
         return service
+
+    def _forget_idle_users(self, now: float) -> None:
+        """Drop the AuthService of users idle for `user_idle` seconds with no sign-in under way,
+        so that the service's memory follows the hub's active users, not every user it ever
+        served. Only memory goes: their next request reads their sign-ins from the store again
+        (one refresh for a token that was cached, the identity learned again)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # closing a service needs the loop: sweep next time
+            return
+        self._next_sweep = now + min(60.0, self.user_idle / 4)
+        for name, used in list(self._used.items()):
+            service = self._users.get(name)
+            if now - used < self.user_idle or (service and service.pending.in_progress()):
+                continue
+            del self._used[name]
+            if service is not None:
+                del self._users[name]
+                closing = asyncio.ensure_future(service.aclose())
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
 
     def group_service(self, name: str) -> AuthService:
         service = self._groups.get(name)
@@ -261,6 +294,7 @@ class HubTokenService:
     async def aclose(self) -> None:
         for service in [*self._users.values(), *self._groups.values()]:
             await service.aclose()
+        await asyncio.gather(*self._closing, return_exceptions=True)
         await self.http.aclose()
 
     def __repr__(self) -> str:

@@ -100,6 +100,13 @@ describe('status line', () => {
     expect(describeConn(conn({ reason: 'cancelled' }), NOW_MS).text).toBe(
       'Sign-in cancelled: not signed in'
     );
+    // A sign-in nobody finished within login_ttl: the server says so in the message.
+    expect(
+      describeConn(
+        conn({ reason: 'cancelled', message: 'The sign-in was not finished within 10 minutes.' }),
+        NOW_MS
+      ).text
+    ).toBe('The sign-in was not finished within 10 minutes. Not signed in');
     expect(describeConn(conn({ status: 'login_pending' }), NOW_MS).text).toMatch(
       /other window/
     );

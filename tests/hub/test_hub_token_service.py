@@ -117,3 +117,56 @@ async def test_each_user_sees_only_their_own_records(
     assert hub_service.db.keys("user", "alice", "u2m") == []
     with pytest.raises(NotFound):
         await hub_service.revoke("alice", "nope")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_idle_users_are_forgotten_and_read_again_from_the_store(emulator, db_url) -> None:
+    clock = Clock()
+    db = HubStore(db_url, key=STORE_KEY)
+    service = HubTokenService(
+        db,
+        connections={"emu": {"host": emulator.url}},
+        app=OAuthApp(client_id="app", redirect_url="https://hub.example.com/services/x/callback"),
+        http=httpx.AsyncClient(trust_env=False, timeout=30),
+        user_idle=3600,
+        clock=clock,
+    )
+    try:
+        record = TokenSet(
+            access_token=Secret("at-alice"),
+            refresh_token=Secret("rt-alice"),
+            expires_at=2_000_000_000.0,
+            issued_at=1_999_999_000.0,
+        ).to_record(host=emulator.url)
+        db.for_user("alice").put("u2m", "emu", record)
+        alice = service.user_service("alice")
+        assert [c["status"] for c in (await service.status(HubUser("alice")))["connections"]] == [
+            "ok"
+        ]
+        carol = HubUser("carol")
+        await service.begin_login(
+            carol, "emu", redirect_uri=service.app.redirect_url or "", next_url=None
+        )
+
+        clock.now += 3599  # used within the hour: kept
+        assert service.user_service("bob") is not None
+        assert service.user_service("alice") is alice
+        clock.now += 3600  # an hour after alice's and bob's last request
+        service.user_service("dave")
+        assert repr(service) == "<HubTokenService users=2 groups=[]>"  # carol (signing in), dave
+        # alice comes back: a new AuthService, her sign-in read again from the store.
+        again = service.user_service("alice")
+        assert again is not alice
+        assert [c["status"] for c in (await service.status(HubUser("alice")))["connections"]] == [
+            "ok"
+        ]
+    finally:
+        await service.aclose()
+        db.close()

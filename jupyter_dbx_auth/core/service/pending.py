@@ -140,11 +140,11 @@ class PendingLogins(Generic[P]):
             raise StateRejected("This sign-in was started by another Jupyter user.", "other_user")
         return entry
 
-    def in_progress(self, connection: str) -> bool:
-        """Whether a sign-in of `connection` is held and still within its TTL."""
+    def in_progress(self, connection: str | None = None) -> bool:
+        """Whether a sign-in of `connection` (None: of any) is held and still within its TTL."""
         now = self._clock()
         return any(
-            e.connection == connection and now - e.created <= self.ttl
+            connection in (None, e.connection) and now - e.created <= self.ttl
             for e in self._entries.values()
         )
 
