@@ -19,6 +19,9 @@ from .tokens import KernelToken, TokenCache
 
 #: How long `%dbx_connect` waits for a browser sign-in by default.
 LOGIN_TIMEOUT = 300.0
+#: Statuses that end a notebook's wait for a browser sign-in without one: the server sets
+#: "login_pending" before it hands out the sign-in link, so any of these came after it.
+SIGN_IN_ENDED = frozenset({"logged_out", "login_required", "error"})
 
 SP_MISSING_HINT = (
     'Add the secret with jupyter_dbx_auth.picker() ("Add service principal") or in the '
@@ -233,6 +236,12 @@ def _first_token(
             current = backend.info(info.name)
             if current.status == "ok":
                 break
+            if current.status in SIGN_IN_ENDED:  # declined, cancelled, timed out or failed
+                said = current.message or "it was cancelled, or its window was closed."
+                raise LoginRequired(
+                    f"The sign-in to {info.name} did not complete: {said}",
+                    hint="Run %dbx_connect again to start a new sign-in.",
+                )
             # The browser opened the link from another machine (or 8020 was busy): the sign-in
             # ends on an address it cannot open, which the person pastes.
             if not asked and (current.sign_in or {}).get("finish") == "paste":

@@ -127,3 +127,18 @@ async def kernel_client(server_url, kernel_headers) -> AsyncIterator[httpx.Async
         base_url=server_url, headers=kernel_headers, trust_env=False, timeout=20
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def kernel(jp_serverapp, server_url) -> AsyncIterator[Any]:
+    """A real kernel started by this server (it inherits the kernel key and the server URL)."""
+    km = jp_serverapp.kernel_manager
+    kid = await km.start_kernel(kernel_name="python3")
+    client = km.get_kernel(kid).client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=60)
+        yield client
+    finally:
+        client.stop_channels()
+        await km.shutdown_kernel(kid, now=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -75,3 +77,14 @@ async def scim_me(emulator_url: str, access_token: str) -> httpx.Response:
             f"{emulator_url}/api/2.0/preview/scim/v2/Me",
             headers={"Authorization": f"Bearer {access_token}"},
         )
+
+
+async def open_sign_in_link(browser: Browser, link: str = "dbx-auth/login/ws") -> str:
+    """The person opens a kernel's sign-in link: a page with a button whose POST (with `_xsrf`)
+    starts the sign-in; the page it answers links on to Databricks. The authorize URL."""
+    page = await browser.get(link)
+    assert page.status_code == 200, page.text
+    form = {"_xsrf": browser.http.cookies.get("_xsrf")}
+    started = await browser.http.post(browser.server_url + link, data=form)
+    assert started.status_code == 200, started.text
+    return html.unescape(re.search(r'id="authorize" href="([^"]+)"', started.text)[1])

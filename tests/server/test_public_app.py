@@ -12,8 +12,6 @@ localhost:8020 address and the person pastes it. Port 8020 is fixed, so these te
 from __future__ import annotations
 
 import asyncio
-import html
-import re
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from databricks.sdk import AccountClient
-from server_helpers import BASE_URL, Browser, sign_in_async
+from server_helpers import BASE_URL, Browser, open_sign_in_link, sign_in_async
 
 from jupyter_dbx_auth.core.oauth.tokens import fingerprint
 from jupyter_dbx_auth.core.secret import Secret
@@ -93,17 +91,6 @@ async def remotes(jp_serverapp, http_server, jp_http_port) -> AsyncIterator[Any]
     yield make
     for b in made:
         await b.aclose()
-
-
-async def open_sign_in_link(browser: Browser, link: str = "dbx-auth/login/ws") -> str:
-    """The person opens a kernel's sign-in link: a page with a button whose POST (with `_xsrf`)
-    starts the sign-in; the page it answers links on to Databricks. The authorize URL."""
-    page = await browser.get(link)
-    assert page.status_code == 200, page.text
-    form = {"_xsrf": browser.http.cookies.get("_xsrf")}
-    started = await browser.http.post(browser.server_url + link, data=form)
-    assert started.status_code == 200, started.text
-    return html.unescape(re.search(r'id="authorize" href="([^"]+)"', started.text)[1])
 
 
 async def start(browser: Browser, connection: str = "ws") -> dict[str, Any]:
@@ -347,21 +334,6 @@ async def test_dbx_login_paste_finishes_a_sign_in(remotes, emulator, kernel_back
     finally:
         InteractiveShell.clear_instance()
     assert (await status_of(browser))["identity"] == ALICE
-
-
-@pytest.fixture
-async def kernel(jp_serverapp, server_url) -> AsyncIterator[Any]:
-    """A real kernel started by this server (it inherits the kernel key and the server URL)."""
-    km = jp_serverapp.kernel_manager
-    kid = await km.start_kernel(kernel_name="python3")
-    client = km.get_kernel(kid).client()
-    client.start_channels()
-    try:
-        await client.wait_for_ready(timeout=60)
-        yield client
-    finally:
-        client.stop_channels()
-        await km.shutdown_kernel(kid, now=True)
 
 
 async def test_dbx_connect_asks_for_the_address_in_the_notebook(kernel, remotes, emulator):
