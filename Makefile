@@ -23,6 +23,7 @@ LABEXT_DEPS := $(LABEXT_DIR)/node_modules/.jlpm-installed
 # modules: when code moves, change it here (mutmut's other settings are in pyproject.toml).
 MUTATE_MODULES := \
   jupyter_dbx_auth/core/service/pending.py \
+  jupyter_dbx_auth/core/service/timeouts.py \
   jupyter_dbx_auth/server/kernel_key.py \
   jupyter_dbx_auth/core/service/redirects.py \
   jupyter_dbx_auth/core/broker.py \

@@ -53,3 +53,16 @@ def test_the_server_wide_refusal_says_when_to_retry() -> None:
     with pytest.raises(TooManyLogins) as info:
         reg.add("u2", "emu", "s2", "p")
     assert (info.value.hint, info.value.retry_after) == (WAIT, 600)
+
+
+def test_in_progress_counts_only_sign_ins_within_their_ttl() -> None:
+    now = [1000.0]
+    reg: PendingLogins[str] = PendingLogins(ttl=600, clock=lambda: now[0])
+    assert not reg.in_progress() and not reg.in_progress("emu")
+    reg.add("alice", "emu", "s1", "p")
+    now[0] += 600  # exactly its TTL: still valid (take() accepts it too)
+    assert reg.in_progress("emu") and reg.in_progress()
+    assert not reg.in_progress("other")
+    now[0] += 0.001
+    assert not reg.in_progress("emu") and not reg.in_progress()
+    assert len(reg) == 1  # counted out, not removed: its late callback still reads "expired"

@@ -60,3 +60,23 @@ async def test_a_failing_timeout_is_logged(caplog: pytest.LogCaptureFixture) -> 
     timers.watch("a")
     await asyncio.sleep(0.3)
     assert [r.getMessage() for r in caplog.records] == ["Ending a timed-out sign-in failed"]
+
+
+async def test_cancel_also_stops_a_timeout_being_handled() -> None:
+    began = asyncio.Event()
+    stopped: list[str] = []
+
+    async def on_timeout(state: str) -> None:
+        began.set()
+        try:
+            await asyncio.sleep(60)  # e.g. a store read that hangs
+        except asyncio.CancelledError:
+            stopped.append(state)
+            raise
+
+    timers = SignInTimeouts(0.01, on_timeout)
+    timers.watch("a")
+    await asyncio.wait_for(began.wait(), 5)
+    timers.cancel()  # the server shutting down
+    await asyncio.sleep(0.05)
+    assert stopped == ["a"]
