@@ -20,8 +20,10 @@ from .tokens import KernelToken, TokenCache
 #: How long `%dbx_connect` waits for a browser sign-in by default.
 LOGIN_TIMEOUT = 300.0
 #: Statuses that end a notebook's wait for a browser sign-in without one: the server sets
-#: "login_pending" before it hands out the sign-in link, so any of these came after it.
-SIGN_IN_ENDED = frozenset({"logged_out", "login_required", "error"})
+#: "login_pending" before it hands out the sign-in link, so any of these came after it. Not
+#: "error": a failed code exchange can be retried from the same link, and a hub service that
+#: did not answer for a moment heals by itself; the wait goes on for those.
+SIGN_IN_ENDED = frozenset({"logged_out", "login_required"})
 
 SP_MISSING_HINT = (
     'Add the secret with jupyter_dbx_auth.picker() ("Add service principal") or in the '
@@ -236,7 +238,7 @@ def _first_token(
             current = backend.info(info.name)
             if current.status == "ok":
                 break
-            if current.status in SIGN_IN_ENDED:  # declined, cancelled, timed out or failed
+            if current.status in SIGN_IN_ENDED:  # declined, cancelled or timed out
                 said = current.message or "it was cancelled, or its window was closed."
                 raise LoginRequired(
                     f"The sign-in to {info.name} did not complete: {said}",
