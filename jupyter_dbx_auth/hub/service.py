@@ -139,16 +139,14 @@ class HubTokenService:
         except RuntimeError:  # closing a service needs the loop: sweep next time
             return
         self._next_sweep = now + min(60.0, self.user_idle / 4)
-        for name, used in list(self._used.items()):
-            service = self._users.get(name)
-            if now - used < self.user_idle or (service and service.pending.in_progress()):
+        for name, used in list(self._used.items()):  # `_used` and `_users` share their keys
+            service = self._users[name]
+            if now - used < self.user_idle or service.pending.in_progress():
                 continue
-            del self._used[name]
-            if service is not None:
-                del self._users[name]
-                closing = asyncio.ensure_future(service.aclose())
-                self._closing.add(closing)
-                closing.add_done_callback(self._closing.discard)
+            del self._used[name], self._users[name]
+            closing = asyncio.ensure_future(service.aclose())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
     def group_service(self, name: str) -> AuthService:
         service = self._groups.get(name)
